@@ -1,0 +1,101 @@
+# ivshm: top-level build.  See README.md.
+#   make            deps (if missing), module for each kernel, library, tools, tests
+#   make check      everything, then checkpatch, sparse, host and in-guest tests
+#   make demo       the end-to-end demo (host + QEMU guests)
+#   make bench      ring benchmarks against socket references
+# KDIR=<headers dir> builds the module for one other kernel only.
+
+TOP	:= $(abspath .)
+B	:= $(TOP)/build
+PREFIX	?= /usr/local
+
+# Debian kernels we build and boot: the newest installed 6.1 and 6.12.
+newest_hdr = $(lastword $(sort $(wildcard /usr/src/linux-headers-$(1)*-amd64)))
+KVERS	?= $(patsubst /usr/src/linux-headers-%,%,$(call newest_hdr,6.1.) $(call newest_hdr,6.12.))
+ifneq ($(KDIR),)
+KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+endif
+KDIR_OF	= $(if $(KDIR),$(KDIR),/usr/src/linux-headers-$(1))
+
+CC	?= gcc
+WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
+CFLAGS	?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
+	-I$(TOP)/include -I$(TOP)/lib
+KSFT_CFLAGS := -I$(B)/ksrc/tools/testing/selftests -Wno-unused-parameter
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(B)/lib/obj/%.o,$(LIB_SRCS))
+LIB_SO	 := $(B)/lib/libivshm.so.1
+LIB_A	 := $(B)/lib/libivshm.a
+TOOLS	 := $(patsubst tools/%/,$(B)/tools/%,$(sort $(dir $(wildcard tools/*/*.c))))
+HOST_TESTS  := $(patsubst selftests/host/%.c,$(B)/tests/host/%,$(wildcard selftests/host/*.c))
+GUEST_TESTS := $(patsubst selftests/guest/%.c,$(B)/tests/guest/%,$(wildcard selftests/guest/*.c))
+MODULES	 := $(foreach k,$(KVERS),$(B)/kmod/$(k)/ivshm.ko)
+
+DEPS_STAMP := $(B)/ksrc/.done
+
+all: deps modules lib tools tests
+
+deps:
+	@$(TOP)/scripts/deps.sh
+
+$(DEPS_STAMP):
+	@$(TOP)/scripts/deps.sh
+
+modules: $(MODULES)
+
+$(B)/kmod/%/ivshm.ko: $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/ivshm.h
+	@mkdir -p $(@D)
+	@for f in $(TOP)/kmod/*.c $(TOP)/kmod/*.h $(TOP)/kmod/Kbuild; do ln -sf $$f $(@D)/; done
+	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) W=1 modules
+
+lib: $(LIB_SO) $(LIB_A) $(B)/lib/libivshm.pc
+
+$(B)/lib/obj/%.o: lib/%.c $(wildcard lib/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(LIB_SO): $(LIB_OBJS) lib/libivshm.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libivshm.so.1 \
+		-Wl,--version-script=lib/libivshm.map -o $@ $(LIB_OBJS) -ludev
+	ln -sf libivshm.so.1 $(B)/lib/libivshm.so
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/lib/libivshm.pc: lib/libivshm.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
+
+tools: $(TOOLS)
+
+.SECONDEXPANSION:
+$(B)/tools/%: $$(wildcard tools/%/*.c tools/%/*.h) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_A) -ludev
+
+tests: $(HOST_TESTS) $(GUEST_TESTS)
+
+$(B)/tests/host/%: selftests/host/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< $(LIB_A) -ludev
+
+$(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< $(LIB_A) -ludev
+
+-include $(wildcard mk/*.mk)
+
+check: all
+	python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
+
+demo: all
+	python3 $(TOP)/selftests/vm/demo.py --kver "$(lastword $(KVERS))"
+
+bench: all
+	@echo "bench: nothing to measure yet"
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps modules lib tools tests check demo bench clean

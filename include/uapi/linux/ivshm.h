@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * ivshm: userspace ABI of the ivshm driver for QEMU's ivshmem PCI device.
+ *
+ * Each device is /dev/ivshmN.  The file supports:
+ *
+ *  mmap(2)  offset 0 .. size of BAR2 (the shared memory), MAP_SHARED only,
+ *           page-aligned sub-ranges allowed, mapped write-back cached.
+ *           After the device is removed, accesses raise SIGBUS.
+ *  ioctl(2) the calls below; unknown commands fail with ENOTTY.
+ *  poll(2)  EPOLLIN when a vector fired since this file last read(2) it;
+ *           EPOLLHUP | EPOLLERR once the device is gone; EPOLLERR alone on
+ *           a device without interrupts (plain, or MSI-X unavailable).
+ *  read(2)  an array of struct ivshm_event, one per vector that fired
+ *           since this file last read it (as many as fit in the buffer,
+ *           lowest vector first); blocks unless O_NONBLOCK (then EAGAIN);
+ *           EINVAL if the buffer holds less than one record; ENODEV after
+ *           removal; EOPNOTSUPP on a plain device; ENXIO if the device has
+ *           doorbells but MSI-X could not be enabled.
+ *
+ * Every open file has its own eventfd bindings and its own read(2)
+ * position; an interrupt on vector v signals the eventfd bound to v in
+ * every open file, and makes v readable in every open file.
+ *
+ * Every ioctl argument starts with argsz (the size the caller passes, at
+ * least the size of the first version of the structure) and flags (unknown
+ * flags are refused with EINVAL).  Numbers never change once released.
+ */
+#ifndef _UAPI_LINUX_IVSHM_H
+#define _UAPI_LINUX_IVSHM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define IVSHM_ABI_VERSION	1
+
+#define IVSHM_TYPE		0xB9
+#define IVSHM_BASE		0x00
+
+/* Largest values the device can encode in a doorbell write. */
+#define IVSHM_MAX_PEER		0xffff
+#define IVSHM_MAX_VECTOR	0xff
+
+/* struct ivshm_info.mode */
+#define IVSHM_MODE_PLAIN	0	/* memory only (ivshmem-plain) */
+#define IVSHM_MODE_DOORBELL	1	/* memory and doorbells */
+
+/* struct ivshm_info.irq_mode */
+#define IVSHM_IRQ_NONE		0	/* no interrupts can be received */
+#define IVSHM_IRQ_MSIX		1
+#define IVSHM_IRQ_INTX		2	/* revision 0 devices without MSI-X */
+
+/**
+ * IVSHM_GET_INFO - _IO(IVSHM_TYPE, IVSHM_BASE + 0), struct ivshm_info
+ *
+ * Fills in the device's description.  The caller sets argsz and flags (0);
+ * the driver writes back min(argsz, its own size) bytes and sets argsz to
+ * the size it knows.  Errors: EFAULT, EINVAL (argsz too small, flags set),
+ * ENODEV (device removed).
+ */
+struct ivshm_info {
+	__u32 argsz;
+	__u32 flags;
+	__u64 size;		/* bytes of shared memory (BAR2) */
+	__u32 peer_id;		/* IVPosition; meaningful in doorbell mode */
+	__u32 vectors;		/* interrupt vectors this guest receives */
+	__u32 mode;		/* IVSHM_MODE_* */
+	__u32 irq_mode;		/* IVSHM_IRQ_* */
+	__u32 revision;		/* PCI revision of the device */
+	__u32 abi_version;	/* IVSHM_ABI_VERSION */
+};
+
+#define IVSHM_GET_INFO		_IO(IVSHM_TYPE, IVSHM_BASE + 0)
+
+/**
+ * IVSHM_SET_EVENTFDS - _IO(IVSHM_TYPE, IVSHM_BASE + 1), struct ivshm_eventfds
+ *
+ * Binds eventfds to vectors start .. start + count - 1 for this open file:
+ * fds[i] is bound to vector start + i, replacing what was bound; -1 unbinds.
+ * All or nothing: on error no binding changes.
+ * Errors: EFAULT; EINVAL (argsz smaller than the header plus count fds,
+ * flags set, count 0, range beyond the device's vectors, fd below -1, fd
+ * not an eventfd); EBADF (fd not open); EOPNOTSUPP (plain device); ENXIO
+ * (MSI-X unavailable); ENODEV (removed).
+ */
+struct ivshm_eventfds {
+	__u32 argsz;
+	__u32 flags;
+	__u32 start;
+	__u32 count;
+	__s32 fds[];
+};
+
+#define IVSHM_SET_EVENTFDS	_IO(IVSHM_TYPE, IVSHM_BASE + 1)
+
+/**
+ * IVSHM_RING - _IO(IVSHM_TYPE, IVSHM_BASE + 2), struct ivshm_doorbell
+ *
+ * Rings vector on peer.  Stores to the shared memory made before the call
+ * are visible to the peer before its interrupt.  Fire and forget: the
+ * device drops doorbells to absent peers or vectors without telling.
+ * Works without MSI-X (sending needs no interrupt of our own).
+ * Errors: EFAULT; EINVAL (argsz, flags, peer above IVSHM_MAX_PEER, vector
+ * above IVSHM_MAX_VECTOR); EOPNOTSUPP (plain device); ENODEV (removed).
+ */
+struct ivshm_doorbell {
+	__u32 argsz;
+	__u32 flags;
+	__u32 peer;
+	__u32 vector;
+};
+
+#define IVSHM_RING		_IO(IVSHM_TYPE, IVSHM_BASE + 2)
+
+/* The record read(2) returns: vector fired count times since last read. */
+struct ivshm_event {
+	__u32 vector;
+	__u32 reserved;		/* 0 */
+	__u64 count;
+};
+
+#endif /* _UAPI_LINUX_IVSHM_H */
