@@ -118,6 +118,8 @@ static inline pid_t srv_spawn(struct srv *s, const char *const args[])
 	if (pid == 0) {
 		dup2(fd, 1);
 		dup2(fd, 2);
+		/* a clean fd table: fds 0..2 only, whatever we inherited */
+		close_range(3, ~0U, 0);
 		if (s->nofile) {
 			struct rlimit rl = { s->nofile, s->nofile };
 
@@ -248,6 +250,17 @@ static inline int count_fds(pid_t pid)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* Wait (up to 2 s) for the server's fd count to reach n; the count. */
+static inline int wait_fds(pid_t pid, int n)
+{
+	uint64_t end = ms_now() + 2000;
+	int c;
+
+	while ((c = count_fds(pid)) != n && ms_now() < end)
+		usleep(2000);
+	return c;
 }
 
 /* ---- protocol client ---------------------------------------------------- */
