@@ -154,13 +154,23 @@ void notify_ready(void)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+static void log_start(const struct config *cfg, const struct listener *lis,
+		      const struct shm *shm)
+{
+	char sz[32];
+
+	fmt_size(shm->size, sz, sizeof(sz));
+	log_info("listening on %s: shm %s, size %s (%llu bytes), %u vector%s, max %u peers",
+		 lis->path, shm->desc, sz, (unsigned long long)shm->size,
+		 cfg->vectors, cfg->vectors == 1 ? "" : "s", cfg->max_peers);
+}
+
 int main(int argc, char **argv)
 {
 	struct listener lis = { .fd = -1 };
 	struct shm shm = { .fd = -1 };
 	char *pidfile = NULL;
 	struct config cfg;
-	char sz[32];
 	sigset_t set;
 	int sig_fd = -1, ret = 1;
 
@@ -189,18 +199,23 @@ int main(int argc, char **argv)
 	if (listener_setup(&cfg, &lis) < 0)
 		goto out;
 
-	fmt_size(shm.size, sz, sizeof(sz));
-	log_info("listening on %s: shm %s, size %s (%llu bytes), %u vector%s, max %u peers",
-		 lis.path, shm.desc, sz, (unsigned long long)shm.size,
-		 cfg.vectors, cfg.vectors == 1 ? "" : "s", cfg.max_peers);
-
-	if (cfg.daemonize && daemonize(&ready_fd) < 0)
-		goto out;
+	/*
+	 * The start-up line goes to stderr before --daemon detaches; in the
+	 * foreground, it follows the pidfile, so a pidfile exists when the
+	 * line appears.
+	 */
+	if (cfg.daemonize) {
+		log_start(&cfg, &lis, &shm);
+		if (daemonize(&ready_fd) < 0)
+			goto out;
+	}
 	if (pidfile && write_pidfile(pidfile) < 0) {
 		free(pidfile);
 		pidfile = NULL;
 		goto out;
 	}
+	if (!cfg.daemonize)
+		log_start(&cfg, &lis, &shm);
 	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0) {
 		log_err("signalfd: %m");
