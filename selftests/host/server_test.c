@@ -591,4 +591,32 @@ TEST_F(srv, daemon_and_modes)
 	EXPECT_NE(0, access(self->s.sock, F_OK));
 }
 
+/* READY=1 to $NOTIFY_SOCKET (systemd Type=notify) once listening. */
+TEST_F(srv, sd_notify)
+{
+	const char *args[] = { "-S", self->s.sock, "--memfd", "-l", "4K",
+			       NULL };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/file", self->s.dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sun, sizeof(sun)));
+	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	ASSERT_EQ(0, srv_start(&self->s, args));
+	unsetenv("NOTIFY_SOCKET");
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, 3000));
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	EXPECT_STREQ("READY=1", buf);
+	close(fd);
+	EXPECT_EQ(0, srv_stop(&self->s));
+}
+
 TEST_HARNESS_MAIN
