@@ -275,7 +275,10 @@ TEST_F(srv, bad_options)
 		{ { "--max-peers", "65537", "--memfd" }, "max-peers" },
 		{ { "--socket-mode", "999", "--memfd" }, "socket-mode" },
 		{ { "--socket-group", "no-such-group-xyz", "--memfd" }, "group" },
-		{ { "--bogus" }, "bogus" },
+		{ { "--bogus" }, "unknown option '--bogus'" },
+		{ { "-X" }, "unknown option '-X'" },
+		{ { "--memfd", "-l" }, "needs an argument" },
+		{ { "-l", "0", "--memfd" }, "out of range" },
 		{ { "--memfd", "extra" }, "unexpected" },
 	};
 	char log[4096], sock[160];

@@ -76,7 +76,7 @@ static int daemonize(int *ready_fd)
 {
 	int pipefd[2], fd;
 	pid_t pid;
-	char c;
+	char c = 0;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		log_err("pipe: %m");

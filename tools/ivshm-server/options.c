@@ -203,7 +203,8 @@ int parse_options(struct config *cfg, int argc, char **argv)
 	cfg->max_peers = DEFAULT_MAX_PEERS;
 	cfg->shm_mode = 0600;
 
-	while ((c = getopt_long(argc, argv, "S:M:m:l:n:p:DFvh", long_opts,
+	opterr = 0;		/* our own messages, with our prefix */
+	while ((c = getopt_long(argc, argv, ":S:M:m:l:n:p:DFvh", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'S':
@@ -309,7 +310,16 @@ int parse_options(struct config *cfg, int argc, char **argv)
 		case OPT_VERSION:
 			printf(PROG " " IVSHM_SERVER_VERSION "\n");
 			exit(0);
+		case ':':
+			log_err("option '%s' needs an argument",
+				argv[optind - 1]);
+			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
+			return -1;
 		default:
+			if (optopt)
+				log_err("unknown option '-%c'", optopt);
+			else
+				log_err("unknown option '%s'", argv[optind - 1]);
 			fprintf(stderr, "Try '" PROG " --help' for more information.\n");
 			return -1;
 		}
@@ -320,6 +330,10 @@ int parse_options(struct config *cfg, int argc, char **argv)
 	}
 	if (cfg->shm_kind != SHM_MEMFD && !*cfg->shm_name) {
 		log_err("empty shared memory name");
+		return -1;
+	}
+	if (cfg->size == 0 || cfg->size > MAX_SIZE) {
+		log_err("size %s out of range: expected 4K .. 4E", size_arg);
 		return -1;
 	}
 	if (cfg->size_given && !is_pow2(cfg->size)) {
