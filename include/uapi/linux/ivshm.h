@@ -23,8 +23,10 @@
  * every open file, and makes v readable in every open file.
  *
  * Every ioctl argument starts with argsz (the size the caller passes, at
- * least the size of the first version of the structure) and flags (unknown
- * flags are refused with EINVAL).  Numbers never change once released.
+ * least the size of the first version of the structure, EINVAL otherwise)
+ * and flags (unknown flags are refused with EINVAL).  Where a structure may
+ * grow, bytes the driver does not know must be zero and argsz at most a
+ * page (E2BIG otherwise).  Numbers never change once released.
  */
 #ifndef _UAPI_LINUX_IVSHM_H
 #define _UAPI_LINUX_IVSHM_H
@@ -56,6 +58,7 @@
  * Fills in the device's description.  The caller sets argsz and flags (0);
  * the driver writes back min(argsz, its own size) bytes and sets argsz to
  * the size it knows.  Errors: EFAULT, EINVAL (argsz too small, flags set),
+ * E2BIG (non-zero bytes past the known structure, argsz above a page),
  * ENODEV (device removed).
  */
 struct ivshm_info {

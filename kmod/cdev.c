@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ivshm: the /dev/ivshmN character device: open/release, ioctls, poll and
+ * read of fired vectors.  The ABI is documented in uapi/linux/ivshm.h.
+ */
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ivshm.h"
+
+static int ivshm_open(struct inode *inode, struct file *filp)
+{
+	struct ivshm_device *idev = container_of(inode->i_cdev,
+						 struct ivshm_device, cdev);
+	struct ivshm_file *f;
+	unsigned int i;
+	int ret;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	f->idev = idev;
+	mutex_init(&f->read_lock);
+	f->triggers = kcalloc(idev->nvectors, sizeof(*f->triggers),
+			      GFP_KERNEL);
+	f->seen = kcalloc(idev->nvectors, sizeof(*f->seen), GFP_KERNEL);
+	if (!f->triggers || !f->seen) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
+	down_read(&idev->lock);
+	if (idev->dead) {
+		up_read(&idev->lock);
+		ret = -ENODEV;
+		goto err_free;
+	}
+	get_device(&idev->dev);
+	/* Only interrupts after open are reported to this file. */
+	for (i = 0; i < idev->nvectors; i++)
+		f->seen[i] = atomic64_read(&idev->vectors[i].count);
+	spin_lock_irq(&idev->files_lock);
+	list_add_tail(&f->node, &idev->files);
+	spin_unlock_irq(&idev->files_lock);
+	up_read(&idev->lock);
+
+	filp->private_data = f;
+	/* One address_space per device, so that remove can revoke maps. */
+	filp->f_mapping = idev->inode->i_mapping;
+	return nonseekable_open(inode, filp);
+
+err_free:
+	kfree(f->seen);
+	kfree(f->triggers);
+	kfree(f);
+	return ret;
+}
+
+static int ivshm_release(struct inode *inode, struct file *filp)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+
+	spin_lock_irq(&idev->files_lock);
+	list_del(&f->node);
+	spin_unlock_irq(&idev->files_lock);
+
+	ivshm_file_unbind_all(f);
+	kfree(f->seen);
+	kfree(f->triggers);
+	kfree(f);
+	put_device(&idev->dev);
+	return 0;
+}
+
+/*
+ * Copy an argsz-led structure in: the caller passes at least @minsz and at
+ * most a page; bytes past the ones we know must be zero (E2BIG otherwise),
+ * so that a caller built against a newer ABI fails cleanly.
+ */
+static int ivshm_copy_arg(void *karg, size_t ksize, size_t minsz,
+			  void __user *uarg, u32 *argsz)
+{
+	if (get_user(*argsz, (u32 __user *)uarg))
+		return -EFAULT;
+	if (*argsz < minsz)
+		return -EINVAL;
+	if (*argsz > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(karg, ksize, uarg, *argsz);
+}
+
+static long ivshm_ioctl_get_info(struct ivshm_device *idev, void __user *uarg)
+{
+	struct ivshm_info info;
+	u32 argsz;
+	int ret;
+
+	ret = ivshm_copy_arg(&info, sizeof(info), sizeof(info), uarg, &argsz);
+	if (ret)
+		return ret;
+	if (info.flags)
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.argsz = sizeof(info);
+	info.size = idev->shm_size;
+	info.peer_id = idev->peer_id;
+	info.vectors = idev->nvectors;
+	info.mode = idev->mode;
+	info.irq_mode = idev->irq_mode;
+	info.revision = idev->revision;
+	info.abi_version = IVSHM_ABI_VERSION;
+
+	if (copy_to_user(uarg, &info, min_t(size_t, argsz, sizeof(info))))
+		return -EFAULT;
+	return 0;
+}
+
+static long ivshm_ioctl_set_eventfds(struct ivshm_file *f, void __user *uarg)
+{
+	struct ivshm_device *idev = f->idev;
+	struct ivshm_eventfds hdr;
+	size_t need;
+	s32 *fds;
+	u32 argsz;
+	int ret;
+
+	/* Bytes past the header are the fds, not unknown fields. */
+	if (get_user(argsz, (u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < sizeof(hdr))
+		return -EINVAL;
+	if (copy_from_user(&hdr, uarg, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.flags)
+		return -EINVAL;
+	ret = ivshm_irq_available(idev);
+	if (ret)
+		return ret;
+	if (!hdr.count || hdr.start >= idev->nvectors ||
+	    hdr.count > idev->nvectors - hdr.start)
+		return -EINVAL;
+	need = sizeof(hdr) + (size_t)hdr.count * sizeof(*fds);
+	if (argsz < need)
+		return -EINVAL;
+
+	fds = memdup_user(uarg + sizeof(hdr), hdr.count * sizeof(*fds));
+	if (IS_ERR(fds))
+		return PTR_ERR(fds);
+	ret = ivshm_set_eventfds(f, hdr.start, hdr.count, fds);
+	kfree(fds);
+	return ret;
+}
+
+static long ivshm_ioctl_ring(struct ivshm_device *idev, void __user *uarg)
+{
+	struct ivshm_doorbell db;
+	u32 argsz;
+	int ret;
+
+	ret = ivshm_copy_arg(&db, sizeof(db), sizeof(db), uarg, &argsz);
+	if (ret)
+		return ret;
+	if (db.flags || db.peer > IVSHM_MAX_PEER ||
+	    db.vector > IVSHM_MAX_VECTOR)
+		return -EINVAL;
+	if (idev->mode != IVSHM_MODE_DOORBELL)
+		return -EOPNOTSUPP;
+	ivshm_ring_doorbell(idev, db.peer, db.vector);
+	return 0;
+}
+
+static long ivshm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	down_read(&idev->lock);
+	if (idev->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	switch (cmd) {
+	case IVSHM_GET_INFO:
+		ret = ivshm_ioctl_get_info(idev, uarg);
+		break;
+	case IVSHM_SET_EVENTFDS:
+		ret = ivshm_ioctl_set_eventfds(f, uarg);
+		break;
+	case IVSHM_RING:
+		ret = ivshm_ioctl_ring(idev, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+out:
+	up_read(&idev->lock);
+	return ret;
+}
+
+static bool ivshm_file_pending(struct ivshm_file *f)
+{
+	struct ivshm_device *idev = f->idev;
+	unsigned int i;
+
+	for (i = 0; i < idev->nvectors; i++)
+		if (atomic64_read(&idev->vectors[i].count) !=
+		    READ_ONCE(f->seen[i]))
+			return true;
+	return false;
+}
+
+static __poll_t ivshm_poll(struct file *filp, struct poll_table_struct *wait)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+
+	poll_wait(filp, &idev->wait, wait);
+	if (READ_ONCE(idev->dead))
+		return EPOLLHUP | EPOLLERR;
+	if (ivshm_irq_available(idev))
+		return EPOLLERR;
+	if (ivshm_file_pending(f))
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
+/*
+ * Fill @ev with up to @max records of vectors that fired since the last
+ * read; @now gets the counts to commit once the records reached the user.
+ */
+static size_t ivshm_collect_events(struct ivshm_file *f,
+				   struct ivshm_event *ev, u64 *now,
+				   size_t max)
+{
+	struct ivshm_device *idev = f->idev;
+	unsigned int i;
+	size_t n = 0;
+
+	for (i = 0; i < idev->nvectors && n < max; i++) {
+		u64 c = atomic64_read(&idev->vectors[i].count);
+
+		if (c == f->seen[i])
+			continue;
+		ev[n].vector = i;
+		ev[n].reserved = 0;
+		ev[n].count = c - f->seen[i];
+		now[n] = c;
+		n++;
+	}
+	return n;
+}
+
+static ssize_t ivshm_read(struct file *filp, char __user *buf, size_t count,
+			  loff_t *ppos)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+	struct ivshm_event *ev;
+	size_t max, n, i;
+	u64 *now;
+	ssize_t ret;
+
+	if (READ_ONCE(idev->dead))
+		return -ENODEV;
+	ret = ivshm_irq_available(idev);
+	if (ret)
+		return ret;
+	if (count < sizeof(*ev))
+		return -EINVAL;
+
+	max = min_t(size_t, count / sizeof(*ev), idev->nvectors);
+	ev = kcalloc(max, sizeof(*ev), GFP_KERNEL);
+	now = kcalloc(max, sizeof(*now), GFP_KERNEL);
+	if (!ev || !now) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	if (mutex_lock_interruptible(&f->read_lock)) {
+		ret = -ERESTARTSYS;
+		goto out_free;
+	}
+	for (;;) {
+		n = ivshm_collect_events(f, ev, now, max);
+		if (n)
+			break;
+		if (READ_ONCE(idev->dead)) {
+			ret = -ENODEV;
+			goto out_unlock;
+		}
+		if (filp->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			goto out_unlock;
+		}
+		ret = wait_event_interruptible(idev->wait,
+					       ivshm_file_pending(f) ||
+					       READ_ONCE(idev->dead));
+		if (ret)
+			goto out_unlock;
+	}
+
+	if (copy_to_user(buf, ev, n * sizeof(*ev))) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(f->seen[ev[i].vector], now[i]);
+	ret = n * sizeof(*ev);
+
+out_unlock:
+	mutex_unlock(&f->read_lock);
+out_free:
+	kfree(now);
+	kfree(ev);
+	return ret;
+}
+
+const struct file_operations ivshm_fops = {
+	.owner = THIS_MODULE,
+	.open = ivshm_open,
+	.release = ivshm_release,
+	.read = ivshm_read,
+	.poll = ivshm_poll,
+	.unlocked_ioctl = ivshm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = ivshm_mmap,
+	.llseek = noop_llseek,
+};

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ivshm: driver for QEMU's ivshmem PCI device (ivshmem-plain and
+ * ivshmem-doorbell).  PCI probe and remove, sysfs attributes, module setup.
+ */
+#include <linux/idr.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "ivshm.h"
+
+#define PCI_VENDOR_ID_IVSHMEM	0x1af4
+#define PCI_DEVICE_ID_IVSHMEM	0x1110
+
+static dev_t ivshm_devt;
+static DEFINE_IDA(ivshm_ida);
+
+static const char * const ivshm_mode_names[] = {
+	[IVSHM_MODE_PLAIN] = "plain",
+	[IVSHM_MODE_DOORBELL] = "doorbell",
+};
+
+static const char * const ivshm_irq_mode_names[] = {
+	[IVSHM_IRQ_NONE] = "none",
+	[IVSHM_IRQ_MSIX] = "msix",
+	[IVSHM_IRQ_INTX] = "intx",
+};
+
+static ssize_t size_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (unsigned long long)to_ivshm_device(dev)->shm_size);
+}
+static DEVICE_ATTR_RO(size);
+
+static ssize_t peer_id_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_ivshm_device(dev)->peer_id);
+}
+static DEVICE_ATTR_RO(peer_id);
+
+static ssize_t vectors_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_ivshm_device(dev)->nvectors);
+}
+static DEVICE_ATTR_RO(vectors);
+
+static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  ivshm_mode_names[to_ivshm_device(dev)->mode]);
+}
+static DEVICE_ATTR_RO(mode);
+
+static ssize_t irq_mode_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  ivshm_irq_mode_names[to_ivshm_device(dev)->irq_mode]);
+}
+static DEVICE_ATTR_RO(irq_mode);
+
+static ssize_t revision_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_ivshm_device(dev)->revision);
+}
+static DEVICE_ATTR_RO(revision);
+
+static struct attribute *ivshm_attrs[] = {
+	&dev_attr_size.attr,
+	&dev_attr_peer_id.attr,
+	&dev_attr_vectors.attr,
+	&dev_attr_mode.attr,
+	&dev_attr_irq_mode.attr,
+	&dev_attr_revision.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(ivshm);
+
+static struct class ivshm_class = {
+	.name = "ivshm",
+	.dev_groups = ivshm_groups,
+};
+
+static void ivshm_dev_release(struct device *dev)
+{
+	struct ivshm_device *idev = to_ivshm_device(dev);
+
+	ivshm_inode_put(idev);
+	ida_free(&ivshm_ida, idev->minor);
+	kfree(idev->vectors);
+	kfree(idev);
+}
+
+/*
+ * A doorbell device is told from a plain one by its MSI-X capability: the
+ * IVPosition register reads 0 both on a plain device and for peer 0.  A
+ * revision 0 device without MSI-X but with an interrupt pin is a doorbell
+ * device using INTx.
+ */
+static u32 ivshm_detect_mode(struct pci_dev *pdev)
+{
+	if (pdev->msix_cap)
+		return IVSHM_MODE_DOORBELL;
+	if (pdev->revision == 0 && pdev->pin)
+		return IVSHM_MODE_DOORBELL;
+	return IVSHM_MODE_PLAIN;
+}
+
+static int ivshm_map_bars(struct ivshm_device *idev)
+{
+	struct pci_dev *pdev = idev->pdev;
+
+	if (!(pci_resource_flags(pdev, IVSHM_BAR_SHM) & IORESOURCE_MEM) ||
+	    !pci_resource_len(pdev, IVSHM_BAR_SHM)) {
+		dev_err(&pdev->dev, "BAR2 (shared memory) is missing\n");
+		return -ENODEV;
+	}
+	idev->shm_phys = pci_resource_start(pdev, IVSHM_BAR_SHM);
+	idev->shm_size = pci_resource_len(pdev, IVSHM_BAR_SHM);
+
+	idev->regs = pci_iomap(pdev, IVSHM_BAR_REGS, 0);
+	if (!idev->regs) {
+		dev_err(&pdev->dev, "cannot map BAR0 registers\n");
+		return -ENOMEM;
+	}
+
+	/*
+	 * BAR2 is ordinary host RAM: map it write-back.  The kernel mapping
+	 * also records the write-back memory type for the range, which the
+	 * user mappings inserted at fault time inherit.
+	 */
+	idev->shm_kaddr = memremap(idev->shm_phys, idev->shm_size,
+				   MEMREMAP_WB);
+	if (!idev->shm_kaddr)
+		dev_warn(&pdev->dev,
+			 "cannot map BAR2 write-back; user mappings will be uncached\n");
+	return 0;
+}
+
+static void ivshm_unmap_bars(struct ivshm_device *idev)
+{
+	if (idev->shm_kaddr)
+		memunmap(idev->shm_kaddr);
+	pci_iounmap(idev->pdev, idev->regs);
+}
+
+static int ivshm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct ivshm_device *idev;
+	int ret;
+
+	idev = kzalloc(sizeof(*idev), GFP_KERNEL);
+	if (!idev)
+		return -ENOMEM;
+
+	ret = ida_alloc_max(&ivshm_ida, IVSHM_MAX_DEVICES - 1, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(idev);
+		return ret;
+	}
+	idev->minor = ret;
+	idev->pdev = pdev;
+	init_rwsem(&idev->lock);
+	spin_lock_init(&idev->files_lock);
+	INIT_LIST_HEAD(&idev->files);
+	init_waitqueue_head(&idev->wait);
+
+	/* From here on, put_device() frees idev and its minor. */
+	device_initialize(&idev->dev);
+	idev->dev.class = &ivshm_class;
+	idev->dev.parent = &pdev->dev;
+	idev->dev.devt = MKDEV(MAJOR(ivshm_devt), idev->minor);
+	idev->dev.release = ivshm_dev_release;
+	ret = dev_set_name(&idev->dev, "ivshm%d", idev->minor);
+	if (ret)
+		goto err_put;
+
+	ret = ivshm_inode_get(idev);
+	if (ret)
+		goto err_put;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_put;
+
+	ret = pci_request_regions(pdev, KBUILD_MODNAME);
+	if (ret)
+		goto err_disable;
+
+	ret = ivshm_map_bars(idev);
+	if (ret)
+		goto err_release_regions;
+
+	idev->revision = pdev->revision;
+	idev->mode = ivshm_detect_mode(pdev);
+	if (idev->mode == IVSHM_MODE_DOORBELL)
+		idev->peer_id = readl(idev->regs + IVSHM_REG_IVPOSITION);
+
+	/* MSI-X messages are memory writes by the device. */
+	pci_set_master(pdev);
+
+	ret = ivshm_irq_setup(idev);
+	if (ret)
+		goto err_unmap;
+
+	pci_set_drvdata(pdev, idev);
+	cdev_init(&idev->cdev, &ivshm_fops);
+	idev->cdev.owner = THIS_MODULE;
+	ret = cdev_device_add(&idev->cdev, &idev->dev);
+	if (ret)
+		goto err_irq;
+
+	dev_info(&pdev->dev,
+		 "%s: %s, %llu bytes shared, peer %u, %u vectors (%s)\n",
+		 dev_name(&idev->dev), ivshm_mode_names[idev->mode],
+		 (unsigned long long)idev->shm_size, idev->peer_id,
+		 idev->nvectors, ivshm_irq_mode_names[idev->irq_mode]);
+	return 0;
+
+err_irq:
+	ivshm_irq_teardown(idev);
+err_unmap:
+	pci_clear_master(pdev);
+	ivshm_unmap_bars(idev);
+err_release_regions:
+	pci_release_regions(pdev);
+err_disable:
+	pci_disable_device(pdev);
+err_put:
+	put_device(&idev->dev);
+	return ret;
+}
+
+static void ivshm_remove(struct pci_dev *pdev)
+{
+	struct ivshm_device *idev = pci_get_drvdata(pdev);
+
+	/* No file operation touches the hardware after this. */
+	down_write(&idev->lock);
+	idev->dead = true;
+	up_write(&idev->lock);
+
+	/* Later accesses to existing mappings fault and get SIGBUS. */
+	ivshm_revoke_mappings(idev);
+	ivshm_irq_teardown(idev);
+	wake_up_interruptible_all(&idev->wait);
+
+	cdev_device_del(&idev->cdev, &idev->dev);
+	pci_clear_master(pdev);
+	ivshm_unmap_bars(idev);
+	pci_release_regions(pdev);
+	pci_disable_device(pdev);
+	idev->pdev = NULL;
+	put_device(&idev->dev);
+}
+
+static const struct pci_device_id ivshm_ids[] = {
+	{ PCI_DEVICE(PCI_VENDOR_ID_IVSHMEM, PCI_DEVICE_ID_IVSHMEM) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, ivshm_ids);
+
+static struct pci_driver ivshm_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = ivshm_ids,
+	.probe = ivshm_probe,
+	.remove = ivshm_remove,
+};
+
+static int __init ivshm_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&ivshm_devt, 0, IVSHM_MAX_DEVICES,
+				  KBUILD_MODNAME);
+	if (ret)
+		return ret;
+
+	ret = class_register(&ivshm_class);
+	if (ret)
+		goto err_chrdev;
+
+	ret = pci_register_driver(&ivshm_driver);
+	if (ret)
+		goto err_class;
+	return 0;
+
+err_class:
+	class_unregister(&ivshm_class);
+err_chrdev:
+	unregister_chrdev_region(ivshm_devt, IVSHM_MAX_DEVICES);
+	return ret;
+}
+
+static void __exit ivshm_exit(void)
+{
+	pci_unregister_driver(&ivshm_driver);
+	class_unregister(&ivshm_class);
+	unregister_chrdev_region(ivshm_devt, IVSHM_MAX_DEVICES);
+	ida_destroy(&ivshm_ida);
+}
+
+module_init(ivshm_init);
+module_exit(ivshm_exit);
+
+MODULE_DESCRIPTION("QEMU ivshmem shared memory with doorbell interrupts");
+MODULE_LICENSE("GPL");

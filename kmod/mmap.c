@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ivshm: mapping BAR2 (the shared memory) into user space, write-back
+ * cached, populated at fault time so that remove can revoke it.
+ *
+ * Every open of a device shares one address_space (an anonymous inode of
+ * a private pseudo file system), so remove finds every mapping of the
+ * device, whichever device node it was opened through, and zaps it.  Pages
+ * are only inserted by the fault handler under the device lock after
+ * checking that the device is alive; remove marks it dead under the same
+ * lock before zapping, so no page can be inserted after the zap.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sizes.h>
+
+#include "ivshm.h"
+#include "compat.h"
+
+#define IVSHM_FS_MAGIC		0x6976736d	/* "ivsm" */
+
+/* Pages inserted per fault: the naturally aligned 2 MiB around it. */
+#define IVSHM_FAULT_AROUND	SZ_2M
+
+static struct vfsmount *ivshm_mnt;
+static int ivshm_mnt_count;
+
+static int ivshm_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, IVSHM_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/*
+ * No .owner: a pinned mount would hold a reference on the module and make
+ * it impossible to unload.  The mount only lives while devices exist, and
+ * the module cannot be unloaded before they are all released.
+ */
+static struct file_system_type ivshm_fs_type = {
+	.name = "ivshm",
+	.init_fs_context = ivshm_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int ivshm_inode_get(struct ivshm_device *idev)
+{
+	struct inode *inode;
+	int ret;
+
+	ret = simple_pin_fs(&ivshm_fs_type, &ivshm_mnt, &ivshm_mnt_count);
+	if (ret)
+		return ret;
+
+	inode = alloc_anon_inode(ivshm_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		simple_release_fs(&ivshm_mnt, &ivshm_mnt_count);
+		return PTR_ERR(inode);
+	}
+	idev->inode = inode;
+	return 0;
+}
+
+void ivshm_inode_put(struct ivshm_device *idev)
+{
+	if (!idev->inode)
+		return;
+	iput(idev->inode);
+	idev->inode = NULL;
+	simple_release_fs(&ivshm_mnt, &ivshm_mnt_count);
+}
+
+void ivshm_revoke_mappings(struct ivshm_device *idev)
+{
+	unmap_mapping_range(idev->inode->i_mapping, 0, 0, 1);
+}
+
+static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ivshm_file *f = vma->vm_private_data;
+	struct ivshm_device *idev = f->idev;
+	unsigned long start, end, addr, pfn;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&idev->lock);
+	if (idev->dead)
+		goto out;
+
+	/*
+	 * Map the aligned block around the fault in one go: faulting a
+	 * large region in page by page is needlessly slow.
+	 */
+	start = max(ALIGN_DOWN(vmf->address, IVSHM_FAULT_AROUND),
+		    vma->vm_start);
+	end = min(ALIGN_DOWN(vmf->address, IVSHM_FAULT_AROUND) +
+		  IVSHM_FAULT_AROUND, vma->vm_end);
+	pfn = PHYS_PFN(idev->shm_phys) + vma->vm_pgoff +
+	      PHYS_PFN(start - vma->vm_start);
+
+	for (addr = start; addr < end; addr += PAGE_SIZE, pfn++) {
+		vm_fault_t r = vmf_insert_pfn(vma, addr, pfn);
+
+		/* A page another thread mapped meanwhile is fine. */
+		if (r & VM_FAULT_ERROR) {
+			if (addr == (vmf->address & PAGE_MASK)) {
+				ret = r;
+				goto out;
+			}
+			break;
+		}
+	}
+	ret = VM_FAULT_NOPAGE;
+out:
+	up_read(&idev->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct ivshm_vm_ops = {
+	.fault = ivshm_vm_fault,
+};
+
+int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+	unsigned long npages = vma_pages(vma);
+	u64 total = idev->shm_size >> PAGE_SHIFT;
+	int ret = 0;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_pgoff >= total || npages > total - vma->vm_pgoff)
+		return -EINVAL;
+
+	down_read(&idev->lock);
+	if (idev->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	ivshm_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+			   VM_DONTDUMP);
+	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
+	vma->vm_private_data = f;
+	vma->vm_ops = &ivshm_vm_ops;
+out:
+	up_read(&idev->lock);
+	return ret;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Run in-guest test scenarios on one or more kernels.
+
+  run.py --kver 6.1.0-56-amd64 [--scenario basic ...]
+
+Prints one line per result ("PASS/FAIL/SKIP name") and returns the results
+to selftests/check.py when imported.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import initramfs  # noqa: E402
+import scenarios  # noqa: E402
+import vm  # noqa: E402
+
+
+def run(kver, names, build_dir):
+    vmdir = os.path.join(build_dir, "vm")
+    os.makedirs(vmdir, exist_ok=True)
+    try:
+        initrd = initramfs.build(kver, vmdir)
+    except Exception as e:
+        return [vm.Result("%s:initramfs" % kver, "fail", str(e))]
+    results = []
+    for name in names:
+        workdir = vm.workdir_for(vmdir, "%s-%s" % (kver, name))
+        try:
+            results += scenarios.ALL[name](kver, initrd, workdir,
+                                           "%s:%s:" % (kver, name))
+        except Exception as e:
+            results.append(vm.Result("%s:%s" % (kver, name), "fail",
+                                     "harness error: %r" % e))
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kver", action="append", required=True)
+    ap.add_argument("--scenario", action="append")
+    ap.add_argument("--build", default=os.path.join(vm.TOP, "build"))
+    a = ap.parse_args()
+    failed = 0
+    for k in a.kver:
+        for r in run(k, a.scenario or list(scenarios.ALL), a.build):
+            print("%s %s%s" % (r.status.upper(), r.name,
+                               ("\n    " + r.detail.replace("\n", "\n    "))
+                               if r.detail and r.status != "pass" else ""))
+            failed += r.status == "fail"
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

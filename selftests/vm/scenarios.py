@@ -1,0 +1,109 @@
+"""The guest configurations the in-guest tests run in.  Each scenario
+boots one or more guests with a device set and a list of test programs
+(selftests/guest/NAME.c), and returns Results."""
+import os
+
+import vm
+from hostpeer import HostPeer
+
+# 1 GiB, sparse: firmware (SeaBIOS) then places the 64-bit BAR above 4 GiB,
+# where its MTRRs allow write-back; the 32-bit PCI hole is uncached by
+# MTRR, and the kernel downgrades write-back requests there to UC-.
+SHM_SIZE = 1 << 30
+VECTORS = 4
+# The host writes this at offset 0 of a plain device's memory before boot.
+BOOT_PATTERN = bytes.fromhex("49565348") + bytes(range(60))
+
+
+def _plain(objs, tag):
+    shm = vm.PlainShm(tag, SHM_SIZE)
+    objs.append(shm)
+    shm.shm[0:len(BOOT_PATTERN)] = BOOT_PATTERN
+    return shm
+
+
+def _server(objs, workdir):
+    srv = vm.Server(workdir, size="4M", vectors=VECTORS)
+    objs.append(srv)
+    peer = HostPeer(srv.path, VECTORS)
+    objs.append(peer)
+    peer.stop = peer.close
+    return srv, peer
+
+
+def basic(kver, initrd, workdir, prefix):
+    """One guest, one plain and one doorbell device: the driver's ABI."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        devs = [vm.plain_dev("plain0", shm),
+                vm.doorbell_dev("db0", srv, VECTORS)]
+        g = vm.Guest("basic", kver, initrd, workdir, devs,
+                     ["driver_load", "driver_plain", "driver_doorbell",
+                      "driver_badinput"])
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, {})
+        return vm.run_guests([g], req, prefix, 300)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def nomsi(kver, initrd, workdir, prefix):
+    """pci=nomsi: doorbell devices bind and map, interrupt calls fail."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        devs = [vm.plain_dev("plain0", shm),
+                vm.doorbell_dev("db0", srv, VECTORS)]
+        g = vm.Guest("nomsi", kver, initrd, workdir, devs, ["driver_nomsi"],
+                     append="pci=nomsi")
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, {})
+        return vm.run_guests([g], req, prefix, 180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def hotplug(kver, initrd, workdir, prefix):
+    """A plain device behind a PCIe root port, unplugged and re-plugged
+    through QMP while a process uses it."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+                vm.plain_dev("plain0", shm, bus="rp0")]
+        g = vm.Guest("hotplug", kver, initrd, workdir, devs,
+                     ["driver_hotplug"])
+        objs.append(g)
+        replug = {"plain0": {"driver": "ivshmem-plain", "id": "plain0",
+                             "memdev": "hm-plain0", "bus": "rp0"}}
+        req = vm.Requests({"plain": shm}, peer, replug)
+        return vm.run_guests([g], req, prefix, 180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def twoguests(kver, initrd, workdir, prefix):
+    """Two guests and a host peer on one server: doorbells between them."""
+    objs = []
+    try:
+        srv, peer = _server(objs, workdir)
+        guests = []
+        for name in ("guestA", "guestB"):
+            g = vm.Guest(name, kver, initrd, workdir,
+                         [vm.doorbell_dev("db0", srv, VECTORS)],
+                         ["driver_twoguests"],
+                         append="ivshmtest.role=" + name[-1])
+            objs.append(g)
+            guests.append(g)
+        req = vm.Requests({}, peer, {})
+        return vm.run_guests(guests, req, prefix, 420)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
+       "twoguests": twoguests}

@@ -1,0 +1,351 @@
+"""Boot QEMU guests with ivshmem devices and run in-guest tests.
+
+A guest's ttyS0 is a pipe to this harness: the in-guest tests print TAP
+there, between "#BEGIN prog" and "#END prog rc" markers, and may ask the
+host for things with "#REQ id command args" lines, answered on the
+guest's ttyS0 input as "#REP id result".  The kernel console goes to
+ttyS1, a log file.  Everything started here is killed on the way out.
+"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from hostpeer import HostPeer
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
+                     r"Call Trace:|UBSAN:|KASAN:")
+TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
+
+
+class Result:
+    def __init__(self, name, status, detail=""):
+        self.name, self.status, self.detail = name, status, detail
+
+
+class Server:
+    """Our ivshm-server on a socket in workdir."""
+
+    def __init__(self, workdir, size="4M", vectors=4):
+        self.path = os.path.join(workdir, "ivshm.sock")
+        self.shm_name = "ivshm-test-%d-%d" % (os.getpid(), id(self) % 9973)
+        binary = os.environ.get("IVSHM_SERVER",
+                                os.path.join(TOP, "build/tools/ivshm-server"))
+        self.log = open(os.path.join(workdir, "server.log"), "w")
+        self.proc = subprocess.Popen(
+            [binary, "-F", "-S", self.path, "-M", self.shm_name, "-l", size,
+             "-n", str(vectors), "-v"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("ivshm-server did not start")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        for p in (self.path, "/dev/shm/" + self.shm_name):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
+class PlainShm:
+    """A /dev/shm file backing an ivshmem-plain device."""
+
+    def __init__(self, tag, size):
+        self.path = "/dev/shm/ivshm-test-%d-%s" % (os.getpid(), tag)
+        self.size = size
+        with open(self.path, "wb") as f:
+            f.truncate(size)
+        import mmap
+        fd = os.open(self.path, os.O_RDWR)
+        self.shm = mmap.mmap(fd, size, mmap.MAP_SHARED)
+        os.close(fd)
+
+    def stop(self):
+        self.shm.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+class Guest:
+    def __init__(self, name, kver, initrd, workdir, devices, tests,
+                 append="", memory=384):
+        self.name, self.kver, self.tests = name, kver, tests
+        self.console = os.path.join(workdir, name + "-console.log")
+        self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
+        self.qmp_sock = None
+        self.buf = b""
+        self.done = False
+        self.dmesg = []
+        self.in_dmesg = False
+        self.current = None
+        self.ended = {}
+        cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
+               "-smp", "1", "-display", "none", "-monitor", "none",
+               "-no-reboot", "-nodefaults",
+               "-serial", "stdio", "-serial", "file:" + self.console,
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+               "-kernel", "/boot/vmlinuz-" + kver, "-initrd", initrd,
+               "-append", "console=ttyS1 loglevel=7 panic=-1 "
+               "ivshmtest.run=%s %s" % (",".join(tests), append)]
+        # TCG unless asked: a /dev/kvm that exists may still not work
+        # (nested virtualisation), and the tests must not depend on it.
+        cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
+        for d in devices:
+            cmd += d
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=open(self.console + ".qemu", "w"),
+                                     start_new_session=True)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def read_lines(self):
+        try:
+            data = os.read(self.proc.stdout.fileno(), 65536)
+        except BlockingIOError:
+            return []
+        if not data:
+            self.done = True
+        self.buf += data
+        *lines, self.buf = self.buf.split(b"\n")
+        return [ln.decode(errors="replace").rstrip("\r") for ln in lines]
+
+    def reply(self, rid, text):
+        self.proc.stdin.write(("#REP %s %s\n" % (rid, text)).encode())
+        self.proc.stdin.flush()
+
+    def qmp(self, command, **args):
+        if self.qmp_sock is None:
+            self.qmp_sock = socket.socket(socket.AF_UNIX)
+            self.qmp_sock.connect(self.qmp_path)
+            self.qmp_file = self.qmp_sock.makefile("rw")
+            self.qmp_file.readline()
+            self._qmp_send("qmp_capabilities")
+        return self._qmp_send(command, **args)
+
+    def _qmp_send(self, command, **args):
+        self.qmp_file.write(json.dumps({"execute": command,
+                                        "arguments": args}) + "\n")
+        self.qmp_file.flush()
+        while True:
+            msg = json.loads(self.qmp_file.readline())
+            if "return" in msg or "error" in msg:
+                return msg
+
+    def qmp_wait_event(self, event, timeout):
+        deadline = time.monotonic() + timeout
+        self.qmp_sock.settimeout(timeout)
+        while time.monotonic() < deadline:
+            line = self.qmp_file.readline()
+            if line and json.loads(line).get("event") == event:
+                return True
+        return False
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        if self.qmp_sock:
+            self.qmp_sock.close()
+        for p in (self.qmp_path,):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
+def plain_dev(dev_id, shm, bus=None):
+    dev = "ivshmem-plain,memdev=hm-%s,id=%s" % (dev_id, dev_id)
+    if bus:
+        dev += ",bus=" + bus
+    return ["-object", "memory-backend-file,id=hm-%s,size=%d,share=on,"
+            "mem-path=%s" % (dev_id, shm.size, shm.path), "-device", dev]
+
+
+def doorbell_dev(dev_id, server, vectors):
+    return ["-chardev", "socket,path=%s,id=ch-%s" % (server.path, dev_id),
+            "-device", "ivshmem-doorbell,chardev=ch-%s,vectors=%d,id=%s"
+            % (dev_id, vectors, dev_id)]
+
+
+class Requests:
+    """The host side of "#REQ" lines: shared memory access, the host peer,
+    QMP hot-plug and a key/value board for guests to meet."""
+
+    def __init__(self, shms, peer, devices_by_id):
+        self.shms, self.peer, self.devices = shms, peer, devices_by_id
+        self.board = {}
+        self.pending = []   # (guest, rid, words, deadline)
+
+    def handle(self, guest, rid, words):
+        try:
+            res = self._do(guest, words)
+        except Exception as e:  # reported to the guest test, which fails
+            res = "error %s" % str(e).replace("\n", " ")
+        if res is None:
+            self.pending.append((guest, rid, words, time.monotonic() + 60))
+        else:
+            guest.reply(rid, res)
+
+    def retry(self):
+        still = []
+        for guest, rid, words, deadline in self.pending:
+            res = self._do(guest, words)
+            if res is None and time.monotonic() < deadline:
+                still.append((guest, rid, words, deadline))
+            else:
+                guest.reply(rid, res if res is not None else "error timeout")
+        self.pending = still
+
+    def _mem(self, name):
+        if name == "server":
+            return self.peer.shm
+        return self.shms[name].shm
+
+    def _do(self, guest, w):
+        cmd = w[0]
+        if cmd == "shm-write":          # shm-write MEM OFF HEX
+            mem, off, data = self._mem(w[1]), int(w[2]), bytes.fromhex(w[3])
+            mem[off:off + len(data)] = data
+            return "ok"
+        if cmd == "shm-read":           # shm-read MEM OFF LEN
+            mem, off, n = self._mem(w[1]), int(w[2]), int(w[3])
+            return mem[off:off + n].hex()
+        if cmd == "host-id":
+            return str(self.peer.id)
+        if cmd == "ring":               # ring PEER VECTOR [TIMES]
+            for _ in range(int(w[3]) if len(w) > 3 else 1):
+                self.peer.ring(int(w[1]), int(w[2]))
+            return "ok"
+        if cmd == "wait":               # wait VECTOR TIMEOUT_MS -> count
+            return str(self.peer.wait(int(w[1]), int(w[2]) / 1000.0))
+        if cmd == "peers":
+            self.peer.pump(0.2)
+            return " ".join(str(p) for p in sorted(self.peer.peers)) or "-"
+        if cmd == "unplug":             # unplug DEVID
+            r = guest.qmp("device_del", id=w[1])
+            if "error" in r:
+                return "error " + r["error"]["desc"]
+            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30) \
+                else "error no DEVICE_DELETED"
+        if cmd == "plug":               # plug DEVID
+            args = dict(self.devices[w[1]])
+            r = guest.qmp("device_add", **args)
+            return "ok" if "return" in r else "error " + r["error"]["desc"]
+        if cmd == "set":                # set KEY VALUE
+            self.board[w[1]] = w[2]
+            return "ok"
+        if cmd == "get":                # get KEY (waits until set)
+            return self.board.get(w[1])
+        return "error unknown request " + cmd
+
+
+def run_guests(guests, requests, prefix, timeout):
+    """Drive guests until all power off; return a list of Results."""
+    results = []
+    deadline = time.monotonic() + timeout
+    live = list(guests)
+    while live and time.monotonic() < deadline:
+        fds = [g.proc.stdout for g in live]
+        ready = select.select(fds, [], [], 0.2)[0]
+        for g in live:
+            if g.proc.stdout not in ready:
+                continue
+            for line in g.read_lines():
+                _line(g, line, requests, results, prefix)
+        requests.retry()
+        for g in list(live):
+            if g.done or g.proc.poll() is not None:
+                for line in g.read_lines():
+                    _line(g, line, requests, results, prefix)
+                live.remove(g)
+    for g in live:
+        results.append(Result("%s%s:boot" % (prefix, g.name), "fail",
+                              "timed out after %d s (in %s)"
+                              % (timeout, g.current)))
+    for g in guests:
+        g.kill()
+        for t in g.tests:
+            if t not in g.ended:
+                results.append(Result("%s%s:%s" % (prefix, g.name, t), "fail",
+                                      "did not run to completion"))
+        log = "".join(open(g.console, errors="replace").readlines())
+        bad = [ln for ln in (log.splitlines() + g.dmesg) if BAD_LOG.search(ln)]
+        results.append(Result("%s%s:kernel-log-clean" % (prefix, g.name),
+                              "fail" if bad else "pass",
+                              "\n".join(bad[:20])))
+    return results
+
+
+def _line(g, line, requests, results, prefix):
+    if os.environ.get("IVSHM_VM_VERBOSE"):
+        print("[%s] %s" % (g.name, line), flush=True)
+    if line == "#DMESG-BEGIN":
+        g.in_dmesg = True
+    elif line == "#DMESG-END":
+        g.in_dmesg = False
+    elif g.in_dmesg:
+        g.dmesg.append(line)
+    elif line.startswith("#BEGIN "):
+        g.current = line.split()[1]
+        g.saw_tap = False
+    elif line.startswith("#END "):
+        _, prog, rc = line.split()
+        g.ended[prog] = int(rc)
+        if int(rc) != 0 and not g.failed_in_prog:
+            results.append(Result("%s%s:%s" % (prefix, g.name, prog), "fail",
+                                  "exited %s" % rc))
+        g.current = None
+        g.failed_in_prog = False
+    elif line.startswith("#REQ "):
+        w = line.split()
+        requests.handle(g, w[1], w[2:])
+    else:
+        m = TAP.match(line)
+        if not m and g.current:
+            g.comments = (g.comments + [line])[-12:]
+        if m and g.current:
+            status = "pass" if m.group(1) == "ok" else "fail"
+            if "# SKIP" in m.group(3):
+                status = "skip"
+            if status == "fail":
+                g.failed_in_prog = True
+            detail = m.group(3).strip()
+            if status == "fail":
+                detail = "\n".join(g.comments + [detail])
+            g.comments = []
+            results.append(Result("%s%s:%s:%s" % (prefix, g.name, g.current,
+                                                  m.group(2)), status,
+                                  detail))
+
+
+Guest.failed_in_prog = False
+Guest.comments = []
+
+
+def cleanup(objs):
+    for o in objs:
+        try:
+            o.stop() if hasattr(o, "stop") else o.kill()
+        except Exception:
+            pass
+
+
+def workdir_for(build_dir, name):
+    d = os.path.join(build_dir, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
