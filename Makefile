@@ -87,7 +87,7 @@ $(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selfte
 -include $(wildcard mk/*.mk)
 
 check: all
-	python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
+	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
 
 demo: all
 	python3 $(TOP)/selftests/vm/demo.py --kver "$(lastword $(KVERS))"

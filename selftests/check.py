@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""make check: static checks, host tests and in-guest tests, counted.
+
+Every result is one line "PASS|FAIL|SKIP name"; the last line is
+"N passed, N failed, N skipped" and the exit status is 1 on any failure.
+A skip is never counted as a pass.
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+B = os.path.join(TOP, "build")
+sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
+TAP = re.compile(r"^\s*(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip|TODO).*)?$")
+
+counts = {"pass": 0, "fail": 0, "skip": 0}
+
+
+def report(status, name, detail=""):
+    counts[status] += 1
+    print("%s %s" % (status.upper(), name), flush=True)
+    if detail and status != "pass":
+        for ln in detail.rstrip().splitlines()[-25:]:
+            print("    " + ln)
+
+
+def checkpatch():
+    cp = os.path.join(B, "ksrc/scripts/checkpatch.pl")
+    files = sorted(glob.glob(os.path.join(TOP, "kmod/*.[ch]"))) + \
+        [os.path.join(TOP, "include/uapi/linux/ivshm.h")]
+    for f in files:
+        r = subprocess.run(["perl", cp, "--no-tree", "--strict", "--terse",
+                            "--show-types", "-f", f],
+                           capture_output=True, text=True)
+        ok = r.returncode == 0 and not r.stdout.strip()
+        report("pass" if ok else "fail",
+               "checkpatch:" + os.path.relpath(f, TOP), r.stdout + r.stderr)
+
+
+def sparse(kvers):
+    for k in kvers:
+        mdir = os.path.join(B, "kmod", k)
+        for f in glob.glob(os.path.join(mdir, "*.o")):
+            os.unlink(f)
+        r = subprocess.run(["make", "-s", "-C", "/usr/src/linux-headers-" + k,
+                            "M=" + mdir, "IVSHM_TOP=" + TOP, "C=2", "W=1",
+                            "modules"], capture_output=True, text=True)
+        out = [ln for ln in (r.stdout + r.stderr).splitlines()
+               if "BTF" not in ln]
+        report("pass" if r.returncode == 0 and not out else "fail",
+               "sparse+W=1:" + k, "\n".join(out))
+
+
+def run_tap_program(name, argv, timeout):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=timeout, cwd=TOP)
+        out, rc = r.stdout + r.stderr, r.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(
+            e.stdout, bytes) else (e.stdout or "")
+        out += "\ntimed out after %d s" % timeout
+        rc = -1
+    seen, failed, comments = 0, False, []
+    for ln in out.splitlines():
+        m = TAP.match(ln)
+        if not m:
+            comments = (comments + [ln])[-15:]
+            continue
+        seen += 1
+        status = "pass" if m.group(1) == "ok" else "fail"
+        if m.group(4) and m.group(4).lower() == "skip":
+            status = "skip"
+        failed |= status == "fail"
+        report(status, "%s:%s" % (name, m.group(2)), "\n".join(comments))
+        comments = []
+    if rc != 0 and not failed:
+        report("fail", name, out[-3000:] + "\nexit status %d" % rc)
+    elif seen == 0 and rc == 0:
+        report("fail", name, "no TAP results\n" + out[-2000:])
+
+
+def host_tests():
+    for prog in sorted(glob.glob(os.path.join(B, "tests/host/*"))):
+        if os.access(prog, os.X_OK) and os.path.isfile(prog):
+            run_tap_program("host:" + os.path.basename(prog), [prog], 300)
+    for script in sorted(glob.glob(os.path.join(TOP, "selftests/host/*.sh"))):
+        run_tap_program("host:" + os.path.basename(script),
+                        ["bash", script], 600)
+
+
+def guest_tests(kvers, scenarios):
+    import run as vmrun
+    for k in kvers:
+        for r in vmrun.run(k, scenarios, B):
+            report(r.status, "guest:" + r.name, r.detail)
+
+
+def leftovers():
+    # Live processes only: an exited child that this machine's init has not
+    # reaped yet (state Z) is no leftover.
+    ps = subprocess.run(["ps", "-eo", "pid=,stat=,args="],
+                        capture_output=True, text=True).stdout
+    procs = [p for p in ps.splitlines()
+             if re.search(r"qemu-system|ivshm-server", p)
+             and p.split()[1][0] != "Z" and "ps -eo" not in p]
+    shm = glob.glob("/dev/shm/ivshm-test-*")
+    report("fail" if procs or shm else "pass", "no-leftover-processes-or-shm",
+           "\n".join(procs + shm))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kvers", required=True)
+    ap.add_argument("--only", choices=["static", "host", "guest"])
+    ap.add_argument("--scenario", action="append")
+    a = ap.parse_args()
+    kvers = a.kvers.split()
+    if len(kvers) < 2 and not a.only:
+        report("fail", "kernels", "expected 6.1 and 6.12 headers, got %s"
+               % kvers)
+    if a.only in (None, "static"):
+        checkpatch()
+        sparse(kvers)
+    if a.only in (None, "host"):
+        host_tests()
+    if a.only in (None, "guest"):
+        import scenarios
+        guest_tests(kvers, a.scenario or list(scenarios.ALL))
+    leftovers()
+    print("%d passed, %d failed, %d skipped"
+          % (counts["pass"], counts["fail"], counts["skip"]))
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
