@@ -67,21 +67,41 @@ def nomsi(kver, initrd, workdir, prefix):
 
 
 def hotplug(kver, initrd, workdir, prefix):
-    """A plain device behind a PCIe root port, unplugged and re-plugged
-    through QMP while a process uses it."""
+    """A plain and a doorbell device behind PCIe root ports, unplugged and
+    re-plugged through QMP while a process uses them."""
     objs = []
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
         devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
-                vm.plain_dev("plain0", shm, bus="rp0")]
+                ["-device", "pcie-root-port,id=rp1,chassis=2,slot=2"],
+                vm.plain_dev("plain0", shm, bus="rp0"),
+                vm.doorbell_dev("db0", srv, VECTORS, bus="rp1")]
         g = vm.Guest("hotplug", kver, initrd, workdir, devs,
                      ["driver_hotplug"])
         objs.append(g)
-        replug = {"plain0": {"driver": "ivshmem-plain", "id": "plain0",
-                             "memdev": "hm-plain0", "bus": "rp0"}}
+        replug = {
+            # QEMU 7.2 asserts when a memory backend is reused by a new
+            # device: give it a new backend on the same file.
+            "plain0": {"object": {"qom-type": "memory-backend-file",
+                                  "id": "hm-plain0-again", "size": SHM_SIZE,
+                                  "share": True, "mem-path": shm.path},
+                       "device": {"driver": "ivshmem-plain", "id": "plain0",
+                                  "memdev": "hm-plain0-again",
+                                  "bus": "rp0"}},
+            # A new connection to the server: a device gets its setup
+            # messages once, on its own chardev.
+            "db0": {"chardev": {"id": "ch-db0-again", "backend": {
+                        "type": "socket", "data": {
+                            "addr": {"type": "unix",
+                                     "data": {"path": srv.path}},
+                            "server": False}}},
+                    "device": {"driver": "ivshmem-doorbell", "id": "db0",
+                               "chardev": "ch-db0-again",
+                               "vectors": VECTORS, "bus": "rp1"}},
+        }
         req = vm.Requests({"plain": shm}, peer, replug)
-        return vm.run_guests([g], req, prefix, 180)
+        return vm.run_guests([g], req, prefix, 240)
     finally:
         vm.cleanup(reversed(objs))
 

@@ -175,10 +175,13 @@ def plain_dev(dev_id, shm, bus=None):
             "mem-path=%s" % (dev_id, shm.size, shm.path), "-device", dev]
 
 
-def doorbell_dev(dev_id, server, vectors):
+def doorbell_dev(dev_id, server, vectors, bus=None):
+    dev = "ivshmem-doorbell,chardev=ch-%s,vectors=%d,id=%s" % (
+        dev_id, vectors, dev_id)
+    if bus:
+        dev += ",bus=" + bus
     return ["-chardev", "socket,path=%s,id=ch-%s" % (server.path, dev_id),
-            "-device", "ivshmem-doorbell,chardev=ch-%s,vectors=%d,id=%s"
-            % (dev_id, vectors, dev_id)]
+            "-device", dev]
 
 
 class Requests:
@@ -242,8 +245,16 @@ class Requests:
             return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30) \
                 else "error no DEVICE_DELETED"
         if cmd == "plug":               # plug DEVID
-            args = dict(self.devices[w[1]])
-            r = guest.qmp("device_add", **args)
+            spec = self.devices[w[1]]
+            if "object" in spec:
+                r = guest.qmp("object-add", **spec["object"])
+                if "error" in r:
+                    return "error " + r["error"]["desc"]
+            if "chardev" in spec:
+                r = guest.qmp("chardev-add", **spec["chardev"])
+                if "error" in r:
+                    return "error " + r["error"]["desc"]
+            r = guest.qmp("device_add", **spec["device"])
             return "ok" if "return" in r else "error " + r["error"]["desc"]
         if cmd == "set":                # set KEY VALUE
             self.board[w[1]] = w[2]
