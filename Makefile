@@ -10,7 +10,7 @@ B	:= $(TOP)/build
 PREFIX	?= /usr/local
 
 # Debian kernels we build and boot: the newest installed 6.1 and 6.12.
-newest_hdr = $(lastword $(sort $(wildcard /usr/src/linux-headers-$(1)*-amd64)))
+newest_hdr = $(shell ls -dv /usr/src/linux-headers-$(1)*-amd64 2>/dev/null | tail -n1)
 KVERS	?= $(patsubst /usr/src/linux-headers-%,%,$(call newest_hdr,6.1.) $(call newest_hdr,6.12.))
 ifneq ($(KDIR),)
 KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
@@ -35,7 +35,12 @@ MODULES	 := $(foreach k,$(KVERS),$(B)/kmod/$(k)/ivshm.ko)
 
 DEPS_STAMP := $(B)/ksrc/.done
 
-all: deps modules lib tools tests
+# The public targets install missing packages first, then re-run make so
+# that what the packages brought (kernel headers) is seen.
+all check demo bench: deps
+	@$(MAKE) --no-print-directory _$@
+
+_all: modules lib tools tests
 
 deps:
 	@$(TOP)/scripts/deps.sh
@@ -86,16 +91,16 @@ $(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selfte
 
 -include $(wildcard mk/*.mk)
 
-check: all
+_check: _all
 	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
 
-demo: all
+_demo: _all
 	python3 $(TOP)/selftests/vm/demo.py --kver "$(lastword $(KVERS))"
 
-bench: all
-	@echo "bench: nothing to measure yet"
+_bench: _all
+	@$(MAKE) --no-print-directory bench-run
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps modules lib tools tests check demo bench clean
+.PHONY: all deps modules lib tools tests check demo bench clean _all _check _demo _bench
