@@ -1,0 +1,1242 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libivshm message rings: SPSC channels in shared memory.
+ *
+ * Wire format: ring_layout.h and docs/wire-format.md.
+ *
+ * Trust: the peer may write anything anywhere in the region at any time.
+ * Geometry (ring base, size, mask, max message) is validated once at
+ * create/attach and kept in the process-local handle.  Each side keeps its
+ * own index privately and only ever stores it to shared memory; the peer's
+ * index is loaded, checked (monotonic, within the ring, 8-aligned) and
+ * cached privately.  Record headers are loaded once into locals (one 8-byte
+ * load) and validated against what the peer has published and against the
+ * end of the ring.  A violation sets a sticky error (-EPROTO) on the handle.
+ *
+ * Ordering: the producer writes records, then publishes prod_idx with a
+ * release store; the consumer loads it with acquire.  The consumer reads
+ * records, then publishes cons_idx with a release store; the producer loads
+ * it with acquire.  The fast path has no fences and no locked instructions.
+ *
+ * Sleeping: a waiter announces itself by making its event word odd, does a
+ * seq_cst fence and re-checks the ring before blocking.  The notifier loads
+ * that word (plain load, no fence: the fast path stays free of barriers)
+ * after its release store.  The store->load window this leaves (the
+ * notifier's index store still in its store buffer while its load of the
+ * event word already happened) is closed in practice by a short grace spin
+ * of the sleeper after its re-check (store buffers drain in nanoseconds)
+ * and, for correctness in any case, by bounding the first sleep to 1 ms and
+ * later ones to 1 s, each followed by a re-check: a missed doorbell costs
+ * latency, never a hang.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ivshm.h"
+#include "ring_layout.h"
+
+_Static_assert(IVSHM_REGION_HDR_SIZE == IVSHM_RGN_HDR_SIZE, "public size");
+_Static_assert(IVSHM_CHAN_HDR_SIZE == IVSHM_CHN_HDR_SIZE, "public size");
+_Static_assert(IVSHM_CHAN_MAX == IVSHM_RGN_MAX_CHANS, "public size");
+_Static_assert(IVSHM_CHAN_NAME_MAX == IVSHM_RGN_NAME_LEN, "public size");
+_Static_assert(IVSHM_CHAN_MIN_RING == IVSHM_CHN_MIN_RING, "public size");
+_Static_assert(IVSHM_CHAN_MAX_RING == IVSHM_CHN_MAX_RING, "public size");
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#define ROLE_MASK		(IVSHM_CHAN_PRODUCER | IVSHM_CHAN_CONSUMER)
+#define DEFAULT_SPIN_NS		50000ull
+#define GRACE_NS		2000ull
+#define FIRST_SLICE_MS		1
+#define SLICE_MS		1000
+#define POLL_MIN_NS		1000ull
+#define POLL_MAX_NS		1000000ull
+
+struct ivshm_region {
+	unsigned char *base;
+	size_t size;			/* mapped size: the hard limit */
+};
+
+struct ivshm_chan {
+	/* hot: private geometry and indices */
+	unsigned char *data;		/* ring bytes */
+	uint64_t size;			/* ring size (power of two) */
+	uint64_t mask;
+	uint64_t max_msg;
+	int role;
+	int err;			/* sticky positive errno, or 0 */
+	/* producer */
+	uint64_t head;			/* reserved up to here (private) */
+	uint64_t pub;			/* published prod_idx */
+	uint64_t cons_cache;		/* last validated cons_idx */
+	/* consumer */
+	uint64_t rd;			/* peeked up to here */
+	uint64_t rel;			/* published cons_idx */
+	uint64_t prod_cache;		/* last validated prod_idx */
+	unsigned int held;		/* peeked, unreleased messages */
+	/* both */
+	uint32_t kicked;		/* peer sleep word we last rang for */
+	uint32_t sleep_seq;		/* our sleep word (private copy) */
+	_Atomic uint64_t *my_idx;
+	_Atomic uint64_t *peer_idx;
+	struct ivshm_chn_evt *my_evt;
+	struct ivshm_chn_evt *peer_evt;
+	struct ivshm_chn_hdr *hdr;
+	uint32_t gen;
+	uint32_t my_epoch;
+	uint64_t heartbeat;
+	uint64_t spin_ns;
+	bool has_sig;
+	struct ivshm_signal sig;
+	struct ivshm_chan_stats stats;
+} __attribute__((aligned(64)));
+
+static inline int fail(int err)
+{
+	errno = err;
+	return -err;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One load of a field the peer may be rewriting (READ_ONCE). */
+#define RD(x)	(*(const volatile __typeof__(x) *)&(x))
+
+static void copy_name(char *dst, const char *src)
+{
+	const volatile char *s = src;
+	unsigned int i;
+
+	for (i = 0; i < IVSHM_RGN_NAME_LEN; i++)
+		dst[i] = s[i];
+}
+
+static inline uint64_t rec_size(uint64_t len)
+{
+	return IVSHM_REC_HDR + ((len + 7) & ~7ull);
+}
+
+static inline bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+static inline uint64_t align_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+/* ---- region ---------------------------------------------------------- */
+
+static struct ivshm_rgn_hdr *rgn(const struct ivshm_region *r)
+{
+	return (struct ivshm_rgn_hdr *)r->base;
+}
+
+/* Validate the region header now; return the usable size or -errno. */
+static int64_t region_check(const struct ivshm_region *r)
+{
+	struct ivshm_rgn_hdr *h = rgn(r);
+	uint64_t magic, size;
+
+	magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	if (magic == 0)
+		return -EAGAIN;
+	if (magic != IVSHM_RGN_MAGIC)
+		return -EPROTO;
+	if (RD(h->version) != IVSHM_RING_VERSION)
+		return -EPROTONOSUPPORT;
+	size = RD(h->region_size);
+	if (RD(h->hdr_size) != IVSHM_RGN_HDR_SIZE ||
+	    RD(h->max_chans) != IVSHM_RGN_MAX_CHANS ||
+	    RD(h->desc_size) != sizeof(struct ivshm_rgn_desc) ||
+	    size < IVSHM_RGN_HDR_SIZE || size > r->size || size > INT64_MAX)
+		return -EPROTO;
+	return (int64_t)size;
+}
+
+static struct ivshm_region *region_new(void *base, size_t size)
+{
+	struct ivshm_region *r;
+
+	if (!base || ((uintptr_t)base & (IVSHM_RGN_ALIGN - 1)) ||
+	    size < IVSHM_RGN_HDR_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->base = base;
+	r->size = size;
+	return r;
+}
+
+IVSHM_EXPORT struct ivshm_region *ivshm_region_format(void *base, size_t size)
+{
+	struct ivshm_region *r = region_new(base, size);
+	struct ivshm_rgn_hdr *h;
+	unsigned int i;
+
+	if (!r)
+		return NULL;
+	h = rgn(r);
+	atomic_store_explicit(&h->magic, 0, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	memset((char *)h + sizeof(h->magic), 0,
+	       IVSHM_RGN_HDR_SIZE - sizeof(h->magic));
+	h->version = IVSHM_RING_VERSION;
+	h->hdr_size = IVSHM_RGN_HDR_SIZE;
+	h->region_size = size;
+	h->max_chans = IVSHM_RGN_MAX_CHANS;
+	h->desc_size = sizeof(struct ivshm_rgn_desc);
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++)
+		atomic_store_explicit(&h->desc[i].state, 0,
+				      memory_order_relaxed);
+	atomic_store_explicit(&h->alloc_next,
+			      align_up(IVSHM_RGN_HDR_SIZE, IVSHM_RGN_ALIGN),
+			      memory_order_relaxed);
+	atomic_store_explicit(&h->magic, IVSHM_RGN_MAGIC, memory_order_release);
+	return r;
+}
+
+IVSHM_EXPORT struct ivshm_region *ivshm_region_open(void *base, size_t size)
+{
+	struct ivshm_region *r = region_new(base, size);
+	int64_t ret;
+
+	if (!r)
+		return NULL;
+	ret = region_check(r);
+	if (ret < 0) {
+		free(r);
+		errno = (int)-ret;
+		return NULL;
+	}
+	return r;
+}
+
+IVSHM_EXPORT void ivshm_region_close(struct ivshm_region *r)
+{
+	free(r);
+}
+
+IVSHM_EXPORT ssize_t ivshm_region_avail(struct ivshm_region *r)
+{
+	int64_t lim;
+	uint64_t next;
+
+	if (!r)
+		return fail(EINVAL);
+	lim = region_check(r);
+	if (lim < 0)
+		return fail((int)-lim);
+	next = atomic_load_explicit(&rgn(r)->alloc_next, memory_order_relaxed);
+	if (next < IVSHM_RGN_HDR_SIZE || next > (uint64_t)lim)
+		return fail(EPROTO);
+	return (ssize_t)((uint64_t)lim - next);
+}
+
+/* ---- channel table --------------------------------------------------- */
+
+struct desc_snap {
+	uint32_t state;
+	char name[IVSHM_RGN_NAME_LEN];
+	uint64_t offset;
+	uint64_t size;
+};
+
+/* Consistent snapshot of descriptor i (seqlock-style read). */
+static int desc_read(const struct ivshm_region *r, unsigned int i,
+		     struct desc_snap *s)
+{
+	struct ivshm_rgn_desc *d = &rgn(r)->desc[i];
+
+	s->state = atomic_load_explicit(&d->state, memory_order_acquire);
+	copy_name(s->name, d->name);
+	s->offset = RD(d->offset);
+	s->size = RD(d->size);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&d->state, memory_order_relaxed) != s->state)
+		return -EAGAIN;
+	return 0;
+}
+
+static bool name_eq(const struct desc_snap *s, const char *name, size_t len)
+{
+	return memchr(s->name, 0, IVSHM_RGN_NAME_LEN) &&
+	       memcmp(s->name, name, len + 1) == 0;
+}
+
+static int check_name(const char *name, size_t *len)
+{
+	if (!name)
+		return -EINVAL;
+	*len = strnlen(name, IVSHM_RGN_NAME_LEN);
+	if (*len == 0 || *len >= IVSHM_RGN_NAME_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* Geometry of one table entry against the region limit. */
+static bool geom_ok(uint64_t off, uint64_t size, uint64_t lim)
+{
+	return !(off & (IVSHM_RGN_ALIGN - 1)) &&
+	       off >= align_up(IVSHM_RGN_HDR_SIZE, IVSHM_RGN_ALIGN) &&
+	       off <= lim && size <= lim - off &&
+	       size >= IVSHM_CHN_HDR_SIZE + IVSHM_CHN_MIN_RING;
+}
+
+/* Entry @self must not overlap any other published or initialising one. */
+static int check_overlap(const struct ivshm_region *r, unsigned int self,
+			 uint64_t off, uint64_t size)
+{
+	struct desc_snap s;
+	unsigned int i;
+	uint64_t end;
+
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
+		if (i == self)
+			continue;
+		if (desc_read(r, i, &s) < 0)
+			return -EAGAIN;
+		if (IVSHM_DESC_ST(s.state) != IVSHM_DESC_READY)
+			continue;
+		/* [off, off+size) vs [s.offset, end): end saturates */
+		end = s.offset + s.size < s.offset ? UINT64_MAX :
+		      s.offset + s.size;
+		if (s.offset < off + size && off < end)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+/* ---- channel handle -------------------------------------------------- */
+
+static struct ivshm_chan *chan_alloc(void)
+{
+	struct ivshm_chan *c = aligned_alloc(64, sizeof(*c));
+
+	if (c)
+		memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void chan_setup(struct ivshm_chan *c, struct ivshm_chn_hdr *h,
+		       uint64_t ring, uint32_t gen, int role,
+		       const struct ivshm_signal *sig)
+{
+	c->hdr = h;
+	c->data = (unsigned char *)h + IVSHM_CHN_HDR_SIZE;
+	c->size = ring;
+	c->mask = ring - 1;
+	c->max_msg = ring / 4;
+	c->role = role;
+	c->gen = gen;
+	c->spin_ns = DEFAULT_SPIN_NS;
+	if (role == IVSHM_CHAN_PRODUCER) {
+		c->my_idx = &h->prod_idx;
+		c->peer_idx = &h->cons_idx;
+		c->my_evt = &h->prod_evt;
+		c->peer_evt = &h->cons_evt;
+	} else {
+		c->my_idx = &h->cons_idx;
+		c->peer_idx = &h->prod_idx;
+		c->my_evt = &h->cons_evt;
+		c->peer_evt = &h->prod_evt;
+	}
+	if (sig) {
+		c->sig = *sig;
+		c->has_sig = sig->wait || sig->notify;
+	} else {
+		c->sig.fd = -1;
+	}
+}
+
+static void chan_init_hdr(struct ivshm_chn_hdr *h, uint64_t ring,
+			  uint32_t gen, int role)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = IVSHM_CHN_MAGIC;
+	h->version = IVSHM_RING_VERSION;
+	h->hdr_size = IVSHM_CHN_HDR_SIZE;
+	h->ring_size = ring;
+	h->max_msg = (uint32_t)(ring / 4);
+	atomic_store_explicit(&h->gen, gen, memory_order_relaxed);
+	atomic_store_explicit(&h->prod_idx, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->cons_idx, 0, memory_order_relaxed);
+	atomic_store_explicit(role == IVSHM_CHAN_PRODUCER ?
+			      &h->prod_evt.epoch : &h->cons_evt.epoch,
+			      1, memory_order_relaxed);
+}
+
+static int role_of(unsigned int flags)
+{
+	unsigned int role = flags & ROLE_MASK;
+
+	if (role != IVSHM_CHAN_PRODUCER && role != IVSHM_CHAN_CONSUMER)
+		return -EINVAL;
+	return (int)role;
+}
+
+IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
+		const char *name, size_t ring_size, unsigned int flags,
+		const struct ivshm_signal *sig)
+{
+	struct ivshm_rgn_hdr *h;
+	struct ivshm_chn_hdr *ch;
+	struct ivshm_chan *c;
+	struct desc_snap s;
+	uint64_t area, off, cur, next;
+	uint32_t st, gen;
+	size_t nlen;
+	int64_t lim;
+	int role, slot = -1, err;
+	unsigned int i;
+
+	role = role_of(flags);
+	if (!r || role < 0 || check_name(name, &nlen) < 0 ||
+	    (flags & ~(ROLE_MASK | IVSHM_CHAN_RESET)) ||
+	    !is_pow2(ring_size) || ring_size < IVSHM_CHN_MIN_RING ||
+	    ring_size > IVSHM_CHN_MAX_RING) {
+		errno = EINVAL;
+		return NULL;
+	}
+	lim = region_check(r);
+	if (lim < 0) {
+		errno = (int)-lim;
+		return NULL;
+	}
+	c = chan_alloc();
+	if (!c)
+		return NULL;
+	h = rgn(r);
+	area = IVSHM_CHN_HDR_SIZE + (uint64_t)ring_size;
+
+	/* Existing channel of that name? */
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
+		if (desc_read(r, i, &s) < 0) {
+			err = EAGAIN;
+			goto out;
+		}
+		if (IVSHM_DESC_ST(s.state) == IVSHM_DESC_FREE ||
+		    !name_eq(&s, name, nlen))
+			continue;
+		if (!(flags & IVSHM_CHAN_RESET) ||
+		    IVSHM_DESC_ST(s.state) != IVSHM_DESC_READY) {
+			err = EEXIST;
+			goto out;
+		}
+		if (!geom_ok(s.offset, s.size, (uint64_t)lim) ||
+		    s.size != area) {
+			err = s.size != area ? EEXIST : EPROTO;
+			goto out;
+		}
+		if (check_overlap(r, i, s.offset, s.size) < 0) {
+			err = EPROTO;
+			goto out;
+		}
+		/* Re-initialise in place with a new generation. */
+		gen = (IVSHM_DESC_GEN(s.state) + 1) & 0xffffff;
+		st = s.state;
+		if (!atomic_compare_exchange_strong(&h->desc[i].state, &st,
+				IVSHM_DESC_WORD(gen, IVSHM_DESC_INIT))) {
+			err = EAGAIN;
+			goto out;
+		}
+		ch = (struct ivshm_chn_hdr *)(r->base + s.offset);
+		goto init;
+	}
+
+	/* Claim a free slot. */
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS && slot < 0; i++) {
+		st = atomic_load_explicit(&h->desc[i].state,
+					  memory_order_relaxed);
+		if (IVSHM_DESC_ST(st) != IVSHM_DESC_FREE)
+			continue;
+		gen = (IVSHM_DESC_GEN(st) + 1) & 0xffffff;
+		if (atomic_compare_exchange_strong(&h->desc[i].state, &st,
+				IVSHM_DESC_WORD(gen, IVSHM_DESC_INIT)))
+			slot = (int)i;
+	}
+	if (slot < 0) {
+		err = ENOSPC;
+		goto out;
+	}
+	i = (unsigned int)slot;
+
+	/* Allocate space (bump allocator, CAS: both sides may create). */
+	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
+	for (;;) {
+		if (cur < IVSHM_RGN_HDR_SIZE || cur > (uint64_t)lim) {
+			err = EPROTO;
+			goto free_slot;
+		}
+		off = align_up(cur, IVSHM_RGN_ALIGN);
+		if (off > (uint64_t)lim || area > (uint64_t)lim - off) {
+			err = ENOSPC;
+			goto free_slot;
+		}
+		next = off + area;
+		if (atomic_compare_exchange_weak(&h->alloc_next, &cur, next))
+			break;
+	}
+	memset(h->desc[i].name, 0, IVSHM_RGN_NAME_LEN);
+	memcpy(h->desc[i].name, name, nlen);
+	h->desc[i].offset = off;
+	h->desc[i].size = area;
+	ch = (struct ivshm_chn_hdr *)(r->base + off);
+	s.offset = off;
+init:
+	chan_setup(c, ch, ring_size, gen, role, sig);
+	chan_init_hdr(ch, ring_size, gen, role);
+	c->my_epoch = 1;
+	atomic_store_explicit(&h->desc[i].state,
+			      IVSHM_DESC_WORD(gen, IVSHM_DESC_READY),
+			      memory_order_release);
+	return c;
+
+free_slot:
+	atomic_store_explicit(&h->desc[i].state,
+			      IVSHM_DESC_WORD(gen, IVSHM_DESC_FREE),
+			      memory_order_release);
+out:
+	free(c);
+	errno = err;
+	return NULL;
+}
+
+IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
+		const char *name, unsigned int flags,
+		const struct ivshm_signal *sig)
+{
+	struct ivshm_chn_hdr *ch;
+	struct ivshm_chn_evt *evt;
+	struct ivshm_chan *c;
+	struct desc_snap s;
+	uint64_t ring, prod, cons;
+	uint32_t e, ne, gen;
+	size_t nlen;
+	int64_t lim;
+	int role, err, found = -1;
+	unsigned int i;
+
+	role = role_of(flags);
+	if (!r || role < 0 || check_name(name, &nlen) < 0 ||
+	    (flags & ~(ROLE_MASK | IVSHM_CHAN_TAKEOVER))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	lim = region_check(r);
+	if (lim < 0) {
+		errno = (int)-lim;
+		return NULL;
+	}
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
+		if (desc_read(r, i, &s) < 0) {
+			errno = EAGAIN;
+			return NULL;
+		}
+		if (IVSHM_DESC_ST(s.state) == IVSHM_DESC_FREE)
+			continue;
+		if (IVSHM_DESC_ST(s.state) > IVSHM_DESC_READY) {
+			errno = EPROTO;
+			return NULL;
+		}
+		if (!memchr(s.name, 0, IVSHM_RGN_NAME_LEN)) {
+			errno = EPROTO;
+			return NULL;
+		}
+		if (name_eq(&s, name, nlen)) {
+			found = (int)i;
+			break;
+		}
+	}
+	if (found < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (IVSHM_DESC_ST(s.state) != IVSHM_DESC_READY) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	gen = IVSHM_DESC_GEN(s.state);
+	if (!geom_ok(s.offset, s.size, (uint64_t)lim)) {
+		errno = EPROTO;
+		return NULL;
+	}
+	err = check_overlap(r, i, s.offset, s.size);
+	if (err < 0) {
+		errno = -err;
+		return NULL;
+	}
+	ch = (struct ivshm_chn_hdr *)(r->base + s.offset);
+	if (RD(ch->magic) != IVSHM_CHN_MAGIC) {
+		errno = EPROTO;
+		return NULL;
+	}
+	if (RD(ch->version) != IVSHM_RING_VERSION) {
+		errno = EPROTONOSUPPORT;
+		return NULL;
+	}
+	ring = RD(ch->ring_size);
+	if (RD(ch->hdr_size) != IVSHM_CHN_HDR_SIZE || !is_pow2(ring) ||
+	    ring < IVSHM_CHN_MIN_RING || ring > IVSHM_CHN_MAX_RING ||
+	    s.size != IVSHM_CHN_HDR_SIZE + ring ||
+	    RD(ch->max_msg) != ring / 4 || RD(ch->flags) != 0 ||
+	    atomic_load_explicit(&ch->gen, memory_order_acquire) != gen) {
+		errno = EPROTO;
+		return NULL;
+	}
+	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
+	cons = atomic_load_explicit(&ch->cons_idx, memory_order_acquire);
+	if ((prod | cons) & 7 || prod - cons > ring) {
+		errno = EPROTO;
+		return NULL;
+	}
+
+	/* Claim our side: epoch odd = attached. */
+	evt = role == IVSHM_CHAN_PRODUCER ? &ch->prod_evt : &ch->cons_evt;
+	e = atomic_load_explicit(&evt->epoch, memory_order_relaxed);
+	if ((e & 1) && !(flags & IVSHM_CHAN_TAKEOVER)) {
+		errno = EBUSY;
+		return NULL;
+	}
+	ne = (e & 1) ? e + 2 : e + 1;
+	if (!atomic_compare_exchange_strong(&evt->epoch, &e, ne)) {
+		errno = EBUSY;
+		return NULL;
+	}
+	/* Still the same channel generation? */
+	if (atomic_load_explicit(&rgn(r)->desc[i].state, memory_order_acquire) !=
+	    s.state) {
+		atomic_compare_exchange_strong(&evt->epoch, &ne, ne + 1);
+		errno = EAGAIN;
+		return NULL;
+	}
+
+	c = chan_alloc();
+	if (!c) {
+		atomic_compare_exchange_strong(&evt->epoch, &ne, ne + 1);
+		errno = ENOMEM;
+		return NULL;
+	}
+	chan_setup(c, ch, ring, gen, role, sig);
+	c->my_epoch = ne;
+	c->sleep_seq = atomic_load_explicit(&evt->sleep, memory_order_relaxed) &
+		       ~1u;
+	atomic_store_explicit(&evt->sleep, c->sleep_seq, memory_order_relaxed);
+	if (role == IVSHM_CHAN_PRODUCER) {
+		c->head = c->pub = prod;
+		c->cons_cache = cons;
+	} else {
+		c->rd = c->rel = cons;
+		c->prod_cache = prod;
+	}
+	return c;
+}
+
+static void do_notify(struct ivshm_chan *c)
+{
+	c->stats.notifies++;
+	if (c->sig.notify)
+		c->sig.notify(c->sig.ctx);
+}
+
+IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
+{
+	uint32_t e;
+
+	if (!c)
+		return;
+	if (atomic_load_explicit(&c->hdr->gen, memory_order_relaxed) ==
+	    c->gen) {
+		e = c->my_epoch;
+		/* release: everything we published is visible before this */
+		if (atomic_compare_exchange_strong_explicit(&c->my_evt->epoch,
+				&e, e + 1 ? e + 1 : 2, memory_order_release,
+				memory_order_relaxed))
+			do_notify(c);
+	}
+	free(c);
+}
+
+/* ---- errors and liveness --------------------------------------------- */
+
+/* The peer broke the protocol, or the channel changed under us. */
+static int __attribute__((noinline, cold)) chan_broken(struct ivshm_chan *c)
+{
+	if (!c->err) {
+		if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
+		    c->gen ||
+		    atomic_load_explicit(&c->my_evt->epoch,
+					 memory_order_relaxed) != c->my_epoch)
+			c->err = ECONNRESET;
+		else
+			c->err = EPROTO;
+	}
+	return fail(c->err);
+}
+
+/* 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
+static int check_peer(struct ivshm_chan *c)
+{
+	uint32_t pe;
+
+	if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
+	    c->gen ||
+	    atomic_load_explicit(&c->my_evt->epoch, memory_order_relaxed) !=
+	    c->my_epoch) {
+		c->err = ECONNRESET;
+		return -ECONNRESET;
+	}
+	pe = atomic_load_explicit(&c->peer_evt->epoch, memory_order_acquire);
+	if (pe && !(pe & 1))
+		return -EPIPE;
+	if (c->sig.peer_alive && c->sig.peer_alive(c->sig.ctx) == 0)
+		return -EPIPE;
+	return 0;
+}
+
+/* ---- readiness ------------------------------------------------------- */
+
+/* Producer: does @need bytes fit after head?  1 yes, 0 no, <0 broken. */
+static inline int prod_space(struct ivshm_chan *c, uint64_t need)
+{
+	uint64_t cons;
+
+	if (likely(c->head + need - c->cons_cache <= c->size))
+		return 1;
+	cons = atomic_load_explicit(c->peer_idx, memory_order_acquire);
+	/* cons_cache <= cons <= pub, modulo 2^64, 8-aligned */
+	if (unlikely(cons - c->cons_cache > c->pub - c->cons_cache ||
+		     (cons & 7)))
+		return chan_broken(c);
+	c->cons_cache = cons;
+	return c->head + need - cons <= c->size;
+}
+
+/* Consumer: anything beyond rd?  1 yes, 0 no, <0 broken. */
+static inline int cons_fetch(struct ivshm_chan *c)
+{
+	uint64_t prod;
+
+	prod = atomic_load_explicit(c->peer_idx, memory_order_acquire);
+	/* prod_cache <= prod <= rel + size, modulo 2^64, 8-aligned */
+	if (unlikely(prod - c->prod_cache > c->rel + c->size - c->prod_cache ||
+		     (prod & 7)))
+		return chan_broken(c);
+	c->prod_cache = prod;
+	return prod != c->rd;
+}
+
+static inline int ready(struct ivshm_chan *c, uint64_t need)
+{
+	if (c->role == IVSHM_CHAN_PRODUCER)
+		return prod_space(c, need);
+	return cons_fetch(c);
+}
+
+/* ---- sleeping and waking ------------------------------------------- */
+
+static void announce(struct ivshm_chan *c, uint64_t need)
+{
+	if (c->role == IVSHM_CHAN_PRODUCER)
+		atomic_store_explicit(&c->my_evt->want,
+				      c->head + need - c->size,
+				      memory_order_relaxed);
+	c->sleep_seq = (c->sleep_seq + 1) | 1;
+	atomic_store_explicit(&c->my_evt->sleep, c->sleep_seq,
+			      memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void unannounce(struct ivshm_chan *c)
+{
+	if (c->sleep_seq & 1) {
+		c->sleep_seq++;
+		atomic_store_explicit(&c->my_evt->sleep, c->sleep_seq,
+				      memory_order_relaxed);
+	}
+}
+
+/* After publishing our index: ring the consumer if it sleeps. */
+static inline void kick_consumer(struct ivshm_chan *c)
+{
+	uint32_t s;
+
+	atomic_signal_fence(memory_order_seq_cst);
+	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_relaxed);
+	if (unlikely((s & 1) && s != c->kicked)) {
+		c->kicked = s;
+		do_notify(c);
+	}
+}
+
+/* After publishing cons_idx: ring the producer if it waits for that. */
+static inline void kick_producer(struct ivshm_chan *c)
+{
+	uint32_t s;
+	uint64_t want;
+
+	atomic_signal_fence(memory_order_seq_cst);
+	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_acquire);
+	if (unlikely((s & 1) && s != c->kicked)) {
+		want = atomic_load_explicit(&c->peer_evt->want,
+					    memory_order_relaxed);
+		if ((int64_t)(c->rel - want) >= 0) {
+			c->kicked = s;
+			do_notify(c);
+		}
+	}
+}
+
+/*
+ * Wait until ready(c, need): 0 when ready, else a negative errno (set).
+ * The caller already saw "not ready".
+ */
+static int __attribute__((noinline)) chan_wait(struct ivshm_chan *c,
+					       uint64_t need, int timeout_ms)
+{
+	uint64_t t, deadline, end, backoff = POLL_MIN_NS;
+	bool first = true;
+	unsigned int i;
+	int r, w;
+
+	if (timeout_ms == 0)
+		return fail(EAGAIN);
+	c->stats.waits++;
+	t = now_ns();
+	deadline = timeout_ms < 0 ? UINT64_MAX :
+		   t + (uint64_t)timeout_ms * 1000000ull;
+
+	/* phase 1: spin */
+	if (c->spin_ns) {
+		end = t + c->spin_ns;
+		for (i = 1;; i++) {
+			cpu_relax();
+			r = ready(c, need);
+			if (r)
+				return r < 0 ? r : 0;
+			if (!(i & 31)) {
+				t = now_ns();
+				if (t >= end || t >= deadline)
+					break;
+			}
+		}
+	}
+
+	/* phase 2: sleep */
+	for (;;) {
+		r = check_peer(c);
+		if (r < 0) {
+			/* what was published before the detach still counts */
+			if (r == -EPIPE) {
+				r = ready(c, need);
+				if (r)
+					return r < 0 ? r : 0;
+				r = -EPIPE;
+			}
+			return fail(-r);
+		}
+		t = now_ns();
+		if (t >= deadline)
+			return fail(ETIMEDOUT);
+		if (!c->has_sig || !c->sig.wait) {
+			struct timespec ts;
+			uint64_t d = backoff;
+
+			if (d > deadline - t)
+				d = deadline - t;
+			ts.tv_sec = (time_t)(d / 1000000000ull);
+			ts.tv_nsec = (long)(d % 1000000000ull);
+			c->stats.sleeps++;
+			nanosleep(&ts, NULL);
+			if (backoff < POLL_MAX_NS)
+				backoff *= 2;
+		} else {
+			uint64_t rem_ms;
+			int slice;
+
+			announce(c, need);
+			r = ready(c, need);
+			if (!r) {
+				/* let an in-flight index store land */
+				end = now_ns() + GRACE_NS;
+				do {
+					cpu_relax();
+					r = ready(c, need);
+				} while (!r && now_ns() < end);
+			}
+			if (r) {
+				unannounce(c);
+				return r < 0 ? r : 0;
+			}
+			slice = first ? FIRST_SLICE_MS : SLICE_MS;
+			first = false;
+			if (deadline != UINT64_MAX) {
+				rem_ms = (deadline - t + 999999) / 1000000;
+				if (rem_ms < (uint64_t)slice)
+					slice = (int)rem_ms;
+			}
+			c->stats.sleeps++;
+			w = c->sig.wait(c->sig.ctx, slice);
+			unannounce(c);
+			atomic_store_explicit(&c->my_evt->heartbeat,
+					      ++c->heartbeat,
+					      memory_order_relaxed);
+			if (w < 0 && w != -ETIMEDOUT && w != -EINTR &&
+			    w != -EAGAIN) {
+				r = ready(c, need);
+				if (r)
+					return r < 0 ? r : 0;
+				return fail(-w);
+			}
+		}
+		r = ready(c, need);
+		if (r)
+			return r < 0 ? r : 0;
+	}
+}
+
+/* ---- producer -------------------------------------------------------- */
+
+#define CHECK_ROLE(c, r)						\
+	do {								\
+		if (unlikely(!(c) || (c)->role != (r)))			\
+			return fail(EINVAL);				\
+		if (unlikely((c)->err))					\
+			return fail((c)->err);				\
+	} while (0)
+
+static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
+			     int timeout_ms)
+{
+	uint64_t rec, off, to_end, need;
+	int r;
+
+	if (unlikely(len - 1 >= c->max_msg))
+		return fail(len ? EMSGSIZE : EINVAL);
+	rec = rec_size(len);
+	off = c->head & c->mask;
+	to_end = c->size - off;
+	need = rec <= to_end ? rec : to_end + rec;
+	r = prod_space(c, need);
+	if (unlikely(r <= 0)) {
+		if (r < 0)
+			return r;
+		if (c->head != c->pub)
+			timeout_ms = 0;
+		r = chan_wait(c, need, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	if (rec > to_end) {
+		/* padding record up to the end of the ring */
+		*(uint64_t *)(c->data + off) =
+			(to_end - IVSHM_REC_HDR) |
+			((uint64_t)IVSHM_REC_PAD << 32);
+		c->head += to_end;
+		off = 0;
+	}
+	*(uint64_t *)(c->data + off) = len;
+	c->head += rec;
+	*data = c->data + off + IVSHM_REC_HDR;
+	return 0;
+}
+
+static inline void do_commit(struct ivshm_chan *c)
+{
+	if (c->head == c->pub)
+		return;
+	atomic_store_explicit(c->my_idx, c->head, memory_order_release);
+	c->pub = c->head;
+	kick_consumer(c);
+}
+
+IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
+				    void **data, int timeout_ms)
+{
+	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	if (unlikely(!data))
+		return fail(EINVAL);
+	return do_reserve(c, len, data, timeout_ms);
+}
+
+IVSHM_EXPORT int ivshm_chan_commit(struct ivshm_chan *c)
+{
+	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	do_commit(c);
+	return 0;
+}
+
+IVSHM_EXPORT int ivshm_chan_abort(struct ivshm_chan *c)
+{
+	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	c->head = c->pub;
+	return 0;
+}
+
+IVSHM_EXPORT int ivshm_chan_send(struct ivshm_chan *c, const void *data,
+				 size_t len, int timeout_ms)
+{
+	void *p;
+	int r;
+
+	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	if (unlikely(!data && len))
+		return fail(EINVAL);
+	do_commit(c);
+	r = do_reserve(c, len, &p, timeout_ms);
+	if (unlikely(r < 0))
+		return r;
+	memcpy(p, data, len);
+	do_commit(c);
+	return 0;
+}
+
+IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
+		const struct iovec *msgs, unsigned int n, int timeout_ms)
+{
+	unsigned int i;
+	void *p;
+	int r;
+
+	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	if (unlikely(!msgs && n))
+		return fail(EINVAL);
+	do_commit(c);
+	for (i = 0; i < n; i++) {
+		r = do_reserve(c, msgs[i].iov_len, &p, i ? 0 : timeout_ms);
+		if (unlikely(r < 0)) {
+			if (i)
+				break;
+			return r;
+		}
+		memcpy(p, msgs[i].iov_base, msgs[i].iov_len);
+	}
+	do_commit(c);
+	return (int)i;
+}
+
+/* ---- consumer -------------------------------------------------------- */
+
+static inline int do_peek(struct ivshm_chan *c, const void **data,
+			  size_t *len, int timeout_ms)
+{
+	uint64_t off, avail, to_end, h, rec;
+	uint32_t hlen, flags;
+	int r;
+
+	for (;;) {
+		if (c->rd == c->prod_cache) {
+			r = cons_fetch(c);
+			if (unlikely(r <= 0)) {
+				if (r < 0)
+					return r;
+				r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
+				if (r < 0)
+					return r;
+			}
+		}
+		off = c->rd & c->mask;
+		avail = c->prod_cache - c->rd;
+		to_end = c->size - off;
+		h = *(const volatile uint64_t *)(c->data + off);
+		hlen = (uint32_t)h;
+		flags = (uint32_t)(h >> 32);
+		if (unlikely(flags)) {
+			if (flags != IVSHM_REC_PAD || off == 0 ||
+			    (uint64_t)hlen + IVSHM_REC_HDR != to_end ||
+			    to_end > avail)
+				return chan_broken(c);
+			c->rd += to_end;
+			continue;
+		}
+		rec = rec_size(hlen);
+		if (unlikely((uint64_t)hlen - 1 >= c->max_msg ||
+			     rec > avail || rec > to_end))
+			return chan_broken(c);
+		*data = c->data + off + IVSHM_REC_HDR;
+		*len = hlen;
+		c->rd += rec;
+		c->held++;
+		return 0;
+	}
+}
+
+static inline void do_release(struct ivshm_chan *c)
+{
+	c->held = 0;
+	if (c->rd == c->rel)
+		return;
+	atomic_store_explicit(c->my_idx, c->rd, memory_order_release);
+	c->rel = c->rd;
+	kick_producer(c);
+}
+
+IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
+				 size_t *len, int timeout_ms)
+{
+	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	if (unlikely(!data || !len))
+		return fail(EINVAL);
+	return do_peek(c, data, len, timeout_ms);
+}
+
+IVSHM_EXPORT int ivshm_chan_release(struct ivshm_chan *c)
+{
+	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	do_release(c);
+	return 0;
+}
+
+IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
+				     size_t cap, int timeout_ms)
+{
+	uint64_t rd;
+	unsigned int held;
+	const void *p;
+	size_t len;
+	int r;
+
+	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	if (unlikely(!buf && cap))
+		return fail(EINVAL);
+	do_release(c);
+	rd = c->rd;
+	held = c->held;
+	r = do_peek(c, &p, &len, timeout_ms);
+	if (unlikely(r < 0))
+		return r;
+	if (unlikely(len > cap)) {
+		c->rd = rd;
+		c->held = held;
+		return fail(EMSGSIZE);
+	}
+	memcpy(buf, p, len);
+	do_release(c);
+	return (ssize_t)len;
+}
+
+IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
+				      void *arg, unsigned int max,
+				      int timeout_ms)
+{
+	uint64_t step = c ? c->size / 4 : 0;
+	unsigned int n = 0;
+	const void *p;
+	size_t len;
+	int r;
+
+	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	if (unlikely(!cb))
+		return fail(EINVAL);
+	do_release(c);
+	while (n < max) {
+		r = do_peek(c, &p, &len, n ? 0 : timeout_ms);
+		if (unlikely(r < 0)) {
+			if (n)
+				break;
+			return r;
+		}
+		n++;
+		r = cb(p, len, arg);
+		if (c->rd - c->rel >= step)
+			do_release(c);
+		if (r)
+			break;
+	}
+	do_release(c);
+	return (int)n;
+}
+
+/* ---- misc ------------------------------------------------------------ */
+
+IVSHM_EXPORT int ivshm_chan_fd(struct ivshm_chan *c)
+{
+	if (!c)
+		return fail(EINVAL);
+	if (c->sig.fd < 0)
+		return fail(EOPNOTSUPP);
+	return c->sig.fd;
+}
+
+IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
+{
+	uint64_t need;
+	int r;
+
+	if (unlikely(!c))
+		return fail(EINVAL);
+	if (unlikely(c->err))
+		return fail(c->err);
+	if (c->role == IVSHM_CHAN_CONSUMER) {
+		need = 0;
+		if (c->rd != c->prod_cache)
+			return 1;
+	} else {
+		/* wake on any space freed beyond what we last saw */
+		need = c->size - (c->head - c->cons_cache) + IVSHM_REC_HDR;
+	}
+	r = ready(c, need);
+	if (r)
+		return r;
+	announce(c, need);
+	r = ready(c, need);
+	if (r) {
+		unannounce(c);
+		return r;
+	}
+	r = check_peer(c);
+	if (r < 0) {
+		unannounce(c);
+		return fail(-r);
+	}
+	return 0;
+}
+
+IVSHM_EXPORT int ivshm_chan_set_spin(struct ivshm_chan *c, unsigned int spin_us)
+{
+	if (!c || spin_us > 1000000)
+		return fail(EINVAL);
+	c->spin_ns = (uint64_t)spin_us * 1000;
+	return 0;
+}
+
+IVSHM_EXPORT size_t ivshm_chan_max_msg(const struct ivshm_chan *c)
+{
+	return c ? c->max_msg : 0;
+}
+
+IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
+				  struct ivshm_chan_stats *st)
+{
+	if (!c || !st)
+		return fail(EINVAL);
+	*st = c->stats;
+	return 0;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libivshm message rings: the wire format (private to the library).
+ *
+ * Everything here lives in memory shared with a peer that may be buggy or
+ * hostile.  Every field is described in docs/wire-format.md; the offsets are
+ * pinned below and must never change for a given IVSHM_RING_VERSION.
+ * All multi-byte fields are little-endian (both sides run the same
+ * architecture family: x86-64 host and guest, or aarch64 host and guest).
+ */
+#ifndef IVSHM_RING_LAYOUT_H
+#define IVSHM_RING_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IVSHM_RGN_MAGIC		0x4e47524d48535649ULL	/* "IVSHMRGN" */
+#define IVSHM_CHN_MAGIC		0x4e48434d48535649ULL	/* "IVSHMCHN" */
+#define IVSHM_RING_VERSION	1u
+
+#define IVSHM_RGN_MAX_CHANS	64u
+#define IVSHM_RGN_NAME_LEN	32u
+#define IVSHM_RGN_HDR_SIZE	(64u + IVSHM_RGN_MAX_CHANS * 64u)	/* 4160 */
+#define IVSHM_RGN_ALIGN		64u
+
+/* Channel descriptor state word: generation << 8 | state. */
+#define IVSHM_DESC_FREE		0u
+#define IVSHM_DESC_INIT		1u
+#define IVSHM_DESC_READY	2u
+#define IVSHM_DESC_ST(w)	((w) & 0xffu)
+#define IVSHM_DESC_GEN(w)	((w) >> 8)
+#define IVSHM_DESC_WORD(g, s)	((((g) & 0xffffffu) << 8) | (s))
+
+#define IVSHM_CHN_HDR_SIZE	512u
+#define IVSHM_CHN_MIN_RING	256u
+#define IVSHM_CHN_MAX_RING	(1u << 30)
+
+/* Record header flags (high 32 bits of the 8-byte record header). */
+#define IVSHM_REC_PAD		1u
+#define IVSHM_REC_HDR		8u
+
+/* One entry of the region's channel table: 64 bytes. */
+struct ivshm_rgn_desc {
+	char name[IVSHM_RGN_NAME_LEN];	/* NUL-terminated, NUL-padded */
+	uint64_t offset;		/* channel header, from region base */
+	uint64_t size;			/* header + ring bytes */
+	_Atomic uint32_t state;		/* gen << 8 | FREE/INIT/READY */
+	uint32_t reserved0;
+	uint64_t reserved1;
+};
+
+/* The region header at offset 0 of the shared memory: 64 bytes + table. */
+struct ivshm_rgn_hdr {
+	_Atomic uint64_t magic;		/* IVSHM_RGN_MAGIC, stored last */
+	uint32_t version;		/* IVSHM_RING_VERSION */
+	uint32_t hdr_size;		/* IVSHM_RGN_HDR_SIZE */
+	uint64_t region_size;		/* bytes usable by the format */
+	uint32_t max_chans;		/* IVSHM_RGN_MAX_CHANS */
+	uint32_t desc_size;		/* sizeof(struct ivshm_rgn_desc) */
+	_Atomic uint64_t alloc_next;	/* first unallocated byte offset */
+	uint64_t reserved[3];
+	struct ivshm_rgn_desc desc[IVSHM_RGN_MAX_CHANS];
+};
+
+/* Per-side event/liveness line: written by its owner only. */
+struct ivshm_chn_evt {
+	_Atomic uint32_t sleep;		/* odd: owner announced it is asleep */
+	_Atomic uint32_t epoch;		/* 0 never, odd attached, even detached */
+	_Atomic uint64_t want;		/* producer: wake when cons_idx >= want */
+	_Atomic uint64_t heartbeat;	/* bumped by the owner on each wake-up */
+	uint64_t reserved[5];
+};
+
+/* Channel header: 512 bytes, then the ring (ring_size bytes). */
+struct ivshm_chn_hdr {
+	/* line 0: written by the creator before publication, then read-only */
+	uint64_t magic;			/* IVSHM_CHN_MAGIC */
+	uint32_t version;		/* IVSHM_RING_VERSION */
+	uint32_t hdr_size;		/* IVSHM_CHN_HDR_SIZE */
+	uint64_t ring_size;		/* power of two */
+	uint32_t max_msg;		/* ring_size / 4 */
+	_Atomic uint32_t gen;		/* == descriptor generation */
+	uint32_t flags;			/* 0 */
+	uint32_t reserved0[23];
+	/* line 2 (128): producer index, written by the producer only */
+	_Atomic uint64_t prod_idx;
+	uint64_t pad1[15];
+	/* line 4 (256): consumer index, written by the consumer only */
+	_Atomic uint64_t cons_idx;
+	uint64_t pad2[15];
+	/* line 6 (384): producer events; line 7 (448): consumer events */
+	struct ivshm_chn_evt prod_evt;
+	struct ivshm_chn_evt cons_evt;
+};
+
+_Static_assert(sizeof(struct ivshm_rgn_desc) == 64, "desc size");
+_Static_assert(offsetof(struct ivshm_rgn_desc, name) == 0, "desc.name");
+_Static_assert(offsetof(struct ivshm_rgn_desc, offset) == 32, "desc.offset");
+_Static_assert(offsetof(struct ivshm_rgn_desc, size) == 40, "desc.size");
+_Static_assert(offsetof(struct ivshm_rgn_desc, state) == 48, "desc.state");
+
+_Static_assert(offsetof(struct ivshm_rgn_hdr, magic) == 0, "rgn.magic");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, version) == 8, "rgn.version");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, hdr_size) == 12, "rgn.hdr_size");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, region_size) == 16, "rgn.size");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, max_chans) == 24, "rgn.max");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, desc_size) == 28, "rgn.dsize");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, alloc_next) == 32, "rgn.alloc");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, desc) == 64, "rgn.desc");
+_Static_assert(sizeof(struct ivshm_rgn_hdr) == IVSHM_RGN_HDR_SIZE, "rgn size");
+
+_Static_assert(sizeof(struct ivshm_chn_evt) == 64, "evt size");
+_Static_assert(offsetof(struct ivshm_chn_evt, sleep) == 0, "evt.sleep");
+_Static_assert(offsetof(struct ivshm_chn_evt, epoch) == 4, "evt.epoch");
+_Static_assert(offsetof(struct ivshm_chn_evt, want) == 8, "evt.want");
+_Static_assert(offsetof(struct ivshm_chn_evt, heartbeat) == 16, "evt.hb");
+
+_Static_assert(offsetof(struct ivshm_chn_hdr, magic) == 0, "chn.magic");
+_Static_assert(offsetof(struct ivshm_chn_hdr, version) == 8, "chn.version");
+_Static_assert(offsetof(struct ivshm_chn_hdr, hdr_size) == 12, "chn.hdr_size");
+_Static_assert(offsetof(struct ivshm_chn_hdr, ring_size) == 16, "chn.ring");
+_Static_assert(offsetof(struct ivshm_chn_hdr, max_msg) == 24, "chn.max_msg");
+_Static_assert(offsetof(struct ivshm_chn_hdr, gen) == 28, "chn.gen");
+_Static_assert(offsetof(struct ivshm_chn_hdr, flags) == 32, "chn.flags");
+_Static_assert(offsetof(struct ivshm_chn_hdr, prod_idx) == 128, "chn.prod");
+_Static_assert(offsetof(struct ivshm_chn_hdr, cons_idx) == 256, "chn.cons");
+_Static_assert(offsetof(struct ivshm_chn_hdr, prod_evt) == 384, "chn.pevt");
+_Static_assert(offsetof(struct ivshm_chn_hdr, cons_evt) == 448, "chn.cevt");
+_Static_assert(sizeof(struct ivshm_chn_hdr) == IVSHM_CHN_HDR_SIZE, "chn size");
+
+_Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4,
+	       "atomics must not change the layout");
+
+#endif /* IVSHM_RING_LAYOUT_H */
