@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libivshm host backends.
+ *
+ * unix:PATH  a peer of an ivshm-server, like QEMU's ivshmem-doorbell: the
+ *            server protocol (one-way, server to client; one little-endian
+ *            int64 per message, optionally with one fd): version 0, our id,
+ *            -1 with the shared-memory fd, then every peer's eventfds (one
+ *            per vector, its id repeated), then our own; later an id with
+ *            an fd announces (part of) a joining peer, an id without one a
+ *            departure.  There is no end-of-setup marker: see ivshm.h for
+ *            when the handshake is considered complete.
+ * shm:PATH   an existing file mapped MAP_SHARED: memory only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ivshm.h"
+#include "backend.h"
+
+#define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
+#define MAX_ID		65535
+
+struct hpeer {
+	int id;
+	unsigned int n;			/* eventfds held, vectors 0..n-1 */
+	int fd[];
+};
+
+struct host {
+	pthread_mutex_t lock;
+	int sock;			/* -1 once the server is gone */
+	int id;
+	unsigned int want;		/* vectors asked for, 0: auto */
+	unsigned int cap;		/* eventfds kept per peer */
+	bool setup;			/* handshake in progress */
+	/* the peers we can ring (not ourselves) */
+	struct hpeer **peers;
+	unsigned int npeers, peers_cap;
+	int *own;
+	unsigned int nown;
+	/* receive state: a message may arrive in pieces */
+	unsigned char buf[8];
+	unsigned int got;
+	int pend_fd;
+	bool bad;
+	/* queued peer events, the fd that says so, the event epoll fd */
+	struct ivshm_peer_event *q;
+	unsigned int qn, qcap;
+	int qfd;
+	int ep;
+	bool gone, gone_reported;
+};
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void rx_reset(struct host *h)
+{
+	if (h->pend_fd >= 0)
+		close(h->pend_fd);
+	h->pend_fd = -1;
+	h->got = 0;
+	h->bad = false;
+}
+
+/*
+ * One message without blocking: 1 (in *val, *fd: -1 if none, the caller
+ * owns it), 0 (nothing complete yet), -ECONNRESET (EOF between messages),
+ * -EPROTO (EOF inside a message, several fds on one message), -errno.
+ */
+static int msg_recv(struct host *h, int64_t *val, int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} cm;
+
+	while (h->got < 8) {
+		struct iovec iov = { h->buf + h->got, 8 - h->got };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf),
+		};
+		struct cmsghdr *c;
+		ssize_t n;
+
+		n = recvmsg(h->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			int nfd, i, f;
+
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (i = 0; i < nfd; i++) {
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int),
+				       sizeof(int));
+				if (h->pend_fd < 0 && !h->bad) {
+					h->pend_fd = f;
+				} else {
+					close(f);
+					h->bad = true;
+				}
+			}
+		}
+		if (mh.msg_flags & MSG_CTRUNC)
+			h->bad = true;
+		if (n == 0) {
+			n = h->got ? -EPROTO : -ECONNRESET;
+			rx_reset(h);
+			return (int)n;
+		}
+		h->got += n;
+	}
+	if (h->bad) {
+		rx_reset(h);
+		return -EPROTO;
+	}
+	*val = (int64_t)((uint64_t)h->buf[0] | (uint64_t)h->buf[1] << 8 |
+			 (uint64_t)h->buf[2] << 16 | (uint64_t)h->buf[3] << 24 |
+			 (uint64_t)h->buf[4] << 32 | (uint64_t)h->buf[5] << 40 |
+			 (uint64_t)h->buf[6] << 48 | (uint64_t)h->buf[7] << 56);
+	*fd = h->pend_fd;
+	h->pend_fd = -1;
+	h->got = 0;
+	return 1;
+}
+
+/*
+ * One message, waiting until @end_ms (monotonic): as msg_recv(), but 0
+ * means the time ran out.
+ */
+static int msg_recv_until(struct host *h, int64_t *val, int *fd,
+			  uint64_t end_ms)
+{
+	for (;;) {
+		struct pollfd p = { .fd = h->sock, .events = POLLIN };
+		uint64_t now;
+		int ret = msg_recv(h, val, fd);
+
+		if (ret)
+			return ret;
+		now = ivshm_now_ms();
+		if (now >= end_ms)
+			return 0;
+		ret = poll(&p, 1, (int)(end_ms - now));
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* ---- the peer table ----------------------------------------------------- */
+
+static struct hpeer *peer_find(struct host *h, int id, unsigned int *idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->npeers; i++) {
+		if (h->peers[i]->id == id) {
+			if (idx)
+				*idx = i;
+			return h->peers[i];
+		}
+	}
+	return NULL;
+}
+
+static void peer_free(struct hpeer *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n; i++)
+		close(p->fd[i]);
+	free(p);
+}
+
+static int queue_event(struct host *h, int type, int peer)
+{
+	if (h->qn == h->qcap) {
+		unsigned int ncap = h->qcap ? 2 * h->qcap : 16;
+		struct ivshm_peer_event *nq;
+
+		nq = realloc(h->q, ncap * sizeof(*nq));
+		if (!nq)
+			return -ENOMEM;
+		h->q = nq;
+		h->qcap = ncap;
+	}
+	h->q[h->qn].type = type;
+	h->q[h->qn].peer = peer;
+	h->qn++;
+	return 0;
+}
+
+/* Add an eventfd of peer @id (takes @fd in every case); 0 or -errno. */
+static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
+{
+	struct hpeer *p = peer_find(h, id, NULL);
+
+	if (!p) {
+		if (h->npeers == h->peers_cap) {
+			unsigned int ncap = h->peers_cap ? 2 * h->peers_cap : 8;
+			struct hpeer **np;
+
+			np = realloc(h->peers, ncap * sizeof(*np));
+			if (!np)
+				goto nomem;
+			h->peers = np;
+			h->peers_cap = ncap;
+		}
+		p = malloc(sizeof(*p) + h->cap * sizeof(int));
+		if (!p)
+			goto nomem;
+		p->id = id;
+		p->n = 0;
+		h->peers[h->npeers++] = p;
+	}
+	if (p->n >= h->cap) {		/* more vectors than we use */
+		close(fd);
+		return 0;
+	}
+	p->fd[p->n++] = fd;
+	if (!h->setup && p->n == dev->nvec)
+		return queue_event(h, IVSHM_PEER_JOIN, id);
+	return 0;
+nomem:
+	close(fd);
+	return -ENOMEM;
+}
+
+/*
+ * Handle one message after the first three.  Takes @fd.  During the
+ * handshake, protocol errors fail it; afterwards they are ignored.
+ */
+static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
+		      int fd)
+{
+	struct hpeer *p;
+	unsigned int idx;
+	bool complete;
+
+	if (val < 0 || val > MAX_ID) {
+		if (fd >= 0)
+			close(fd);
+		return h->setup ? -EPROTO : 0;
+	}
+	if (val == h->id) {
+		if (fd < 0)
+			return h->setup ? -EPROTO : 0;
+		if (h->nown < h->cap)
+			h->own[h->nown++] = fd;
+		else
+			close(fd);
+		return 0;
+	}
+	if (fd >= 0)
+		return peer_add_fd(dev, h, (int)val, fd);
+	/* a departure */
+	p = peer_find(h, (int)val, &idx);
+	if (!p)
+		return 0;
+	complete = p->n >= dev->nvec;
+	h->peers[idx] = h->peers[--h->npeers];
+	peer_free(p);
+	if (!h->setup && complete)
+		return queue_event(h, IVSHM_PEER_LEAVE, (int)val);
+	return 0;
+}
+
+static void server_gone(struct host *h)
+{
+	if (h->gone)
+		return;
+	h->gone = true;
+	rx_reset(h);
+	close(h->sock);			/* also leaves the epoll set */
+	h->sock = -1;
+	queue_event(h, IVSHM_SERVER_GONE, -1);
+}
+
+/* Handle every complete message available now (lock held). */
+static void pump(struct ivshm_dev *dev, struct host *h)
+{
+	int64_t val;
+	int fd, ret;
+
+	while (!h->gone) {
+		ret = msg_recv(h, &val, &fd);
+		if (ret == 0)
+			break;
+		if (ret < 0) {
+			server_gone(h);
+			break;
+		}
+		handle_msg(dev, h, val, fd);
+	}
+	if (h->qn) {
+		uint64_t one = 1;
+
+		if (write(h->qfd, &one, sizeof(one)) < 0) {
+			/* saturated: it is readable anyway */
+		}
+	}
+}
+
+/* ---- unix: operations --------------------------------------------------- */
+
+static void unix_close(struct ivshm_dev *dev)
+{
+	struct host *h = dev->priv;
+	unsigned int i;
+
+	if (!h)
+		return;
+	rx_reset(h);
+	if (h->sock >= 0)
+		close(h->sock);
+	for (i = 0; i < h->npeers; i++)
+		peer_free(h->peers[i]);
+	free(h->peers);
+	for (i = 0; i < h->nown; i++)
+		close(h->own[i]);
+	free(h->own);
+	free(h->q);
+	if (h->qfd >= 0)
+		close(h->qfd);
+	if (h->ep >= 0)
+		close(h->ep);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	dev->priv = NULL;
+}
+
+static int efd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+		return 0;
+	/* EAGAIN: the counter is saturated, the peer will wake anyway */
+	return errno == EAGAIN ? 0 : -errno;
+}
+
+/* The eventfd ringing (peer, vector), or -1 (lock held). */
+static int ring_fd(struct ivshm_dev *dev, struct host *h, unsigned int peer,
+		   unsigned int vector)
+{
+	struct hpeer *p;
+
+	if ((int)peer == h->id)
+		return vector < dev->nvec ? h->own[vector] : -1;
+	p = peer_find(h, (int)peer, NULL);
+	return p && vector < p->n ? p->fd[vector] : -1;
+}
+
+static int unix_ring(struct ivshm_dev *dev, unsigned int peer,
+		     unsigned int vector)
+{
+	struct host *h = dev->priv;
+	int fd, ret;
+
+	pthread_mutex_lock(&h->lock);
+	fd = ring_fd(dev, h, peer, vector);
+	if (fd < 0 && !h->gone) {
+		pump(dev, h);		/* catch up; events stay queued */
+		fd = ring_fd(dev, h, peer, vector);
+	}
+	ret = fd < 0 ? -ENXIO : efd_signal(fd);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static int unix_peers(struct ivshm_dev *dev, uint16_t *ids, unsigned int max)
+{
+	struct host *h = dev->priv;
+	unsigned int i, n = 0;
+	uint16_t *all;
+
+	pthread_mutex_lock(&h->lock);
+	all = malloc((h->npeers + 1) * sizeof(*all));
+	if (!all) {
+		pthread_mutex_unlock(&h->lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < h->npeers; i++)
+		if (h->peers[i]->n >= dev->nvec)
+			all[n++] = (uint16_t)h->peers[i]->id;
+	pthread_mutex_unlock(&h->lock);
+	qsort(all, n, sizeof(*all), cmp_u16);
+	if (ids)
+		memcpy(ids, all, (n < max ? n : max) * sizeof(*ids));
+	free(all);
+	return (int)n;
+}
+
+static int unix_event_fd(struct ivshm_dev *dev)
+{
+	struct host *h = dev->priv;
+
+	return h->ep;
+}
+
+static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
+{
+	struct host *h = dev->priv;
+	struct ivshm_peer_event *q;
+	unsigned int i, n;
+	uint64_t v;
+
+	pthread_mutex_lock(&h->lock);
+	if (!h->qn && h->gone_reported) {
+		pthread_mutex_unlock(&h->lock);
+		return -ECONNRESET;
+	}
+	if (!h->qn && timeout_ms) {
+		struct epoll_event e;
+		int ret;
+
+		pthread_mutex_unlock(&h->lock);
+		ret = epoll_wait(h->ep, &e, 1, timeout_ms);
+		if (ret < 0)
+			return -errno;
+		pthread_mutex_lock(&h->lock);
+	}
+	pump(dev, h);
+	q = h->q;
+	n = h->qn;
+	h->q = NULL;
+	h->qn = h->qcap = 0;
+	if (read(h->qfd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing was signalled */
+	}
+	for (i = 0; i < n; i++)
+		if (q[i].type == IVSHM_SERVER_GONE)
+			h->gone_reported = true;
+	pthread_mutex_unlock(&h->lock);
+	for (i = 0; i < n; i++)
+		if (dev->cb)
+			dev->cb(dev, &q[i], dev->cb_arg);
+	free(q);
+	return (int)n;
+}
+
+static const struct ivshm_backend_ops unix_ops = {
+	.name = "unix",
+	.close = unix_close,
+	.ring = unix_ring,
+	.peers = unix_peers,
+	.event_fd = unix_event_fd,
+	.process_events = unix_process_events,
+};
+
+/* ---- the handshake ------------------------------------------------------ */
+
+static int want_vectors(unsigned int flags)
+{
+	unsigned int n = (flags & IVSHM_OPEN_VECTORS_MASK) >> 16;
+	const char *env;
+	char *end;
+	long v;
+
+	if (n)
+		return n <= MAX_VECTORS ? (int)n : -EINVAL;
+	env = secure_getenv("IVSHM_VECTORS");
+	if (!env || !*env)
+		return 0;
+	errno = 0;
+	v = strtol(env, &end, 10);
+	if (errno || *end || v < 0 || v > MAX_VECTORS)
+		return -EINVAL;
+	return (int)v;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	int fd, ret;
+
+	if (!len)
+		return -EINVAL;
+	if (len >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, len + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	do {
+		ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Version, id, shared memory: 0 or -errno. */
+static int handshake_start(struct ivshm_dev *dev, struct host *h,
+			   uint64_t end)
+{
+	struct stat st;
+	int64_t val;
+	int fd, ret;
+	void *base;
+
+	ret = msg_recv_until(h, &val, &fd, end);
+	if (ret <= 0)
+		return ret ? ret : -ETIMEDOUT;
+	if (fd >= 0 || val != 0)
+		goto proto;
+	ret = msg_recv_until(h, &val, &fd, end);
+	if (ret <= 0)
+		return ret ? ret : -ETIMEDOUT;
+	if (fd >= 0 || val < 0 || val > MAX_ID)
+		goto proto;
+	h->id = (int)val;
+	ret = msg_recv_until(h, &val, &fd, end);
+	if (ret <= 0)
+		return ret ? ret : -ETIMEDOUT;
+	if (fd < 0 || val != -1)
+		goto proto;
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX)
+		goto proto;
+	base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	close(fd);
+	dev->base = base;
+	dev->size = st.st_size;
+	return 0;
+proto:
+	if (fd >= 0)
+		close(fd);
+	return -EPROTO;
+}
+
+/* Peers' and our eventfds until the handshake is complete: 0 or -errno. */
+static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
+{
+	unsigned int i, j;
+	int64_t val;
+	int fd, ret;
+
+	while (!h->want || h->nown < h->want) {
+		uint64_t until = end;
+
+		if (h->nown) {
+			uint64_t quiet = ivshm_now_ms() +
+					 IVSHM_HANDSHAKE_QUIET_MS;
+
+			if (quiet < until)
+				until = quiet;
+		}
+		ret = msg_recv_until(h, &val, &fd, until);
+		if (ret < 0)
+			return ret;
+		if (ret == 0) {
+			if (h->nown)
+				break;		/* quiet after our fds */
+			return -ETIMEDOUT;
+		}
+		ret = handle_msg(dev, h, val, fd);
+		if (ret < 0)
+			return ret;
+	}
+	h->setup = false;
+	dev->nvec = h->nown;
+	h->cap = h->nown;
+	/* Peers announced with more vectors than we use: drop the extras. */
+	for (i = 0; i < h->npeers; i++) {
+		struct hpeer *p = h->peers[i];
+
+		for (j = h->cap; j < p->n; j++)
+			close(p->fd[j]);
+		if (p->n > h->cap)
+			p->n = h->cap;
+	}
+	/* Our receive side: never block in read(2). */
+	for (i = 0; i < h->nown; i++) {
+		int fl = fcntl(h->own[i], F_GETFL);
+
+		if (fl < 0 || fcntl(h->own[i], F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int event_setup(struct host *h)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+
+	h->qfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->qfd < 0)
+		return -errno;
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (h->ep < 0)
+		return -errno;
+	e.data.fd = h->sock;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->sock, &e) < 0)
+		return -errno;
+	e.data.fd = h->qfd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->qfd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+int ivshm_unix_open(struct ivshm_dev *dev, const char *path,
+		    unsigned int flags)
+{
+	uint64_t end = ivshm_now_ms() + IVSHM_HANDSHAKE_TIMEOUT_MS;
+	struct host *h;
+	int ret, want;
+
+	want = want_vectors(flags);
+	if (want < 0)
+		return want;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->sock = -1;
+	h->pend_fd = -1;
+	h->qfd = -1;
+	h->ep = -1;
+	h->id = -1;
+	h->setup = true;
+	h->want = (unsigned int)want;
+	h->cap = want ? (unsigned int)want : MAX_VECTORS;
+	dev->priv = h;
+	dev->ops = &unix_ops;
+	h->own = calloc(h->cap, sizeof(int));
+	if (!h->own) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = connect_unix(path);
+	if (ret < 0)
+		goto fail;
+	h->sock = ret;
+	ret = handshake_start(dev, h, end);
+	if (ret < 0)
+		goto fail;
+	ret = handshake_fds(dev, h, end);
+	if (ret < 0)
+		goto fail;
+	ret = event_setup(h);
+	if (ret < 0)
+		goto fail;
+	dev->peer_id = h->id;
+	dev->doorbells = true;
+	dev->vfd = h->own;
+	/* messages that came with the last ones of the handshake */
+	pthread_mutex_lock(&h->lock);
+	pump(dev, h);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+fail:
+	if (dev->base) {
+		munmap(dev->base, dev->size);
+		dev->base = NULL;
+	}
+	unix_close(dev);
+	return ret;
+}
+
+/* ---- shm: --------------------------------------------------------------- */
+
+static void shm_close(struct ivshm_dev *dev)
+{
+	(void)dev;
+}
+
+static const struct ivshm_backend_ops shm_ops = {
+	.name = "shm",
+	.close = shm_close,
+};
+
+int ivshm_shm_open(struct ivshm_dev *dev, const char *path,
+		   unsigned int flags)
+{
+	struct stat st;
+	void *base;
+	int fd, ret;
+
+	(void)flags;
+	if (!*path)
+		return -EINVAL;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX) {
+		ret = -EINVAL;
+		goto out;
+	}
+	base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	dev->ops = &shm_ops;
+	dev->base = base;
+	dev->size = st.st_size;
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
