@@ -30,6 +30,254 @@ IVSHM_EXPORT const char *ivshm_version(void);
 
 /* ---- device layer ---------------------------------------------------- */
 
+/*
+ * A device handle: one shared-memory region, mapped whole (MAP_SHARED) at
+ * open, plus this peer's doorbells when the backend has them.
+ *
+ * Targets (one syntax for the library and the tools):
+ *   /dev/ivshmN, /dev/ivshm/by-path/...  guest: the ivshm driver's device
+ *   unix:PATH   host: a peer of an ivshm-server (QEMU's protocol), with
+ *               doorbells and join/leave notifications
+ *   shm:PATH    host: an existing file (e.g. in /dev/shm) mapped as is;
+ *               memory only, no doorbells (like ivshmem-plain)
+ *
+ * Which calls each backend supports:
+ *                       guest doorbell  guest plain  unix:   shm:
+ *   size/base           yes             yes          yes     yes
+ *   peer_id             yes             -EOPNOTSUPP  yes     -EOPNOTSUPP
+ *   vectors             yes             0            yes     0
+ *   ring                yes             -EOPNOTSUPP  yes     -EOPNOTSUPP
+ *   wait, vector/all fd yes (*)         -EOPNOTSUPP  yes     -EOPNOTSUPP
+ *   peers, events       -EOPNOTSUPP     -EOPNOTSUPP  yes     -EOPNOTSUPP
+ * (*) -ENXIO if the guest could not enable MSI-X.  A guest cannot know
+ * which peers are connected: the device does not tell it.
+ *
+ * Doorbells are fire and forget and counts coalesce: after every wake-up,
+ * re-check the shared data.  Make data visible before ringing (the calls
+ * here include the needed barrier).
+ *
+ * Threads: ivshm_ring(), ivshm_wait() and ivshm_wait_any() may be called
+ * from several threads at once on one handle; the rest of the calls, and
+ * ivshm_close(), need the caller's serialisation.
+ */
+struct ivshm_dev;
+
+/*
+ * ivshm_open() flags.  IVSHM_OPEN_VECTORS(n) (1..1024) tells a unix:
+ * target how many vectors this peer uses (the server's count): the
+ * handshake then ends as soon as our n eventfds arrived, and extra ones
+ * are closed.  Without it, the environment variable IVSHM_VECTORS is used;
+ * without that, the handshake ends 100 ms after the last message once our
+ * first own eventfd arrived (QEMU's protocol has no end-of-setup marker),
+ * and the count is the number of own eventfds received.  Other targets
+ * ignore the vector count.
+ */
+#define IVSHM_OPEN_VECTORS(n)	(((unsigned int)(n) & 0x7ffu) << 16)
+#define IVSHM_OPEN_VECTORS_MASK	(0x7ffu << 16)
+
+/* The unix: handshake must complete within this time (-ETIMEDOUT). */
+#define IVSHM_HANDSHAKE_TIMEOUT_MS	5000
+/* Quiet period ending an auto-counted handshake (see above). */
+#define IVSHM_HANDSHAKE_QUIET_MS	100
+
+/*
+ * ivshm_open - open a target and map its shared memory.
+ * @target: see above.  @flags: 0 or IVSHM_OPEN_VECTORS(n).
+ * @return a handle owned by the caller (free it with ivshm_close()), or
+ * NULL with errno: EINVAL (NULL, empty or unknown target, unknown flags,
+ * empty shm: file), ENOENT/EACCES/... (from open/connect), ENODEV (not an
+ * ivshm device), EPROTO (server broke the protocol: wrong version, id out
+ * of range, missing or unexpected fd, bad memory size), ECONNRESET (server
+ * closed the connection during the handshake), ETIMEDOUT (no complete
+ * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
+ */
+IVSHM_EXPORT struct ivshm_dev *ivshm_open(const char *target,
+					  unsigned int flags);
+
+/*
+ * ivshm_close - unmap, close every fd the handle owns, free it.  Accepts
+ * NULL.  Pointers from ivshm_base() and fds from the *_fd() calls become
+ * invalid.  A unix: peer leaves the server (the others see it leave).
+ */
+IVSHM_EXPORT void ivshm_close(struct ivshm_dev *dev);
+
+/* Bytes of shared memory (> 0). */
+IVSHM_EXPORT size_t ivshm_size(const struct ivshm_dev *dev);
+
+/*
+ * Start of the mapping of the whole shared memory (owned by the handle,
+ * valid until ivshm_close()).  A guest mapping raises SIGBUS once the
+ * device has been removed.
+ */
+IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev);
+
+/* Our peer id (0..65535), or -EOPNOTSUPP without doorbells. */
+IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev);
+
+/* Number of vectors we receive on (0 without doorbells). */
+IVSHM_EXPORT int ivshm_vectors(const struct ivshm_dev *dev);
+
+/*
+ * ivshm_peers - the other peers known to be connected (unix: only), as
+ * far as the server's notifications processed so far tell.
+ * @ids: filled with up to @max ids, lowest first (may be NULL if @max 0).
+ * @return the number of known peers (may exceed @max), or -EOPNOTSUPP
+ * (guest, shm:).
+ */
+IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
+			     unsigned int max);
+
+/*
+ * ivshm_ring - ring @vector of @peer (ourselves included).  Fire and
+ * forget.  @return 0, or -EINVAL (peer above 65535, vector above 255 in a
+ * guest), -EOPNOTSUPP (no doorbells), -ENXIO (unix: the peer or vector is
+ * not connected, after catching up with pending server messages; a guest
+ * cannot tell and returns 0), -ENODEV (guest device removed), or another
+ * errno from the write.
+ */
+IVSHM_EXPORT int ivshm_ring(struct ivshm_dev *dev, unsigned int peer,
+			    unsigned int vector);
+
+/*
+ * ivshm_wait - wait up to @timeout_ms (-1: forever, 0: just check) for
+ * @vector to fire, and consume it.
+ * @return the number of doorbells coalesced (>= 1), or -ETIMEDOUT,
+ * -EINVAL (vector out of range), -EOPNOTSUPP (no doorbells), -ENXIO (guest
+ * without MSI-X), -ENODEV (guest device removed), -EINTR (signal).
+ */
+IVSHM_EXPORT int ivshm_wait(struct ivshm_dev *dev, unsigned int vector,
+			    int timeout_ms);
+
+/* One fired vector reported by ivshm_wait_any(). */
+struct ivshm_fired {
+	uint32_t vector;
+	uint32_t reserved;
+	uint64_t count;		/* doorbells coalesced since last consumed */
+};
+
+/*
+ * ivshm_wait_any - wait up to @timeout_ms for any vector, then consume
+ * every fired vector: up to @max records, lowest vector first (vectors
+ * that did not fit stay pending).
+ * @return the number of records (>= 1), or the errors of ivshm_wait().
+ */
+IVSHM_EXPORT int ivshm_wait_any(struct ivshm_dev *dev, struct ivshm_fired *ev,
+				unsigned int max, int timeout_ms);
+
+/*
+ * ivshm_vector_fd - an fd that becomes readable (POLLIN) when @vector
+ * fires, for the caller's own poll/epoll loop: an eventfd (guest: bound
+ * to the vector through the driver; unix: the one the server gave us).
+ * Consume it with ivshm_wait(dev, vector, 0) or by read(2)ing 8 bytes
+ * (it is non-blocking).  Owned by the handle: do not close it.
+ * @return the fd, or -EINVAL, -EOPNOTSUPP, -ENXIO.
+ */
+IVSHM_EXPORT int ivshm_vector_fd(struct ivshm_dev *dev, unsigned int vector);
+
+/*
+ * ivshm_all_fd - one fd readable while any vector is pending (an epoll
+ * fd over the vector fds; in a guest it also reports EPOLLIN|EPOLLHUP when
+ * the device is removed).  Consume with ivshm_wait_any(dev, ..., 0) or by
+ * the vector calls.  Owned by the handle: do not close it.
+ * @return the fd, or -EOPNOTSUPP, -ENXIO.
+ */
+IVSHM_EXPORT int ivshm_all_fd(struct ivshm_dev *dev);
+
+/* Peer events (unix: only). */
+enum ivshm_peer_event_type {
+	IVSHM_PEER_JOIN = 1,		/* peer connected, all vectors known */
+	IVSHM_PEER_LEAVE = 2,		/* peer disconnected */
+	IVSHM_SERVER_GONE = 3,	/* server connection lost: known
+					 * peers keep working, no new ones */
+};
+
+struct ivshm_peer_event {
+	int type;			/* enum ivshm_peer_event_type */
+	int peer;			/* peer id; -1 for SERVER_GONE */
+};
+
+typedef void (*ivshm_event_cb)(struct ivshm_dev *dev,
+			       const struct ivshm_peer_event *ev, void *arg);
+
+/*
+ * ivshm_set_event_cb - call @cb(dev, event, @arg) for every peer event,
+ * from ivshm_process_events() only.  NULL stops the calls (events are
+ * still processed).  @return 0 or -EOPNOTSUPP (guest, shm:).
+ */
+IVSHM_EXPORT int ivshm_set_event_cb(struct ivshm_dev *dev, ivshm_event_cb cb,
+				    void *arg);
+
+/*
+ * ivshm_event_fd - an fd readable while peer events are pending (server
+ * messages or events queued by ivshm_ring()); call ivshm_process_events()
+ * then.  Owned by the handle.  @return the fd or -EOPNOTSUPP.
+ */
+IVSHM_EXPORT int ivshm_event_fd(struct ivshm_dev *dev);
+
+/*
+ * ivshm_process_events - wait up to @timeout_ms (-1: forever, 0: not at
+ * all) for peer events, then handle all pending ones: update the peer
+ * table and call the callback for each.
+ * @return the number of events handled (0 if none came in time), or
+ * -ECONNRESET once the server connection is gone and its
+ * IVSHM_SERVER_GONE was handled, -EOPNOTSUPP (guest, shm:), -EINTR.
+ */
+IVSHM_EXPORT int ivshm_process_events(struct ivshm_dev *dev, int timeout_ms);
+
+/* Description of a guest device found by ivshm_list(). */
+struct ivshm_devinfo {
+	const char *name;		/* "ivshm0" */
+	const char *node;		/* "/dev/ivshm0", or NULL if none yet */
+	const char *pci;		/* PCI address "0000:00:03.0", or NULL */
+	const char *mode;		/* "plain" or "doorbell" */
+	const char *irq_mode;		/* "none", "msix" or "intx" */
+	uint64_t size;			/* bytes of shared memory */
+	int peer_id;			/* doorbell mode; -1 if unknown */
+	unsigned int vectors;
+	const char *const *links;	/* stable names (udev devlinks, e.g.
+					 * /dev/ivshm/by-path/...), NULL-ended */
+};
+
+/*
+ * ivshm_list - the ivshm devices of this system (libudev, subsystem
+ * "ivshm"), in order of their number.
+ * @list: set to an array of the returned count entries plus one zeroed
+ * entry (name NULL); owned by the caller, free it with ivshm_list_free().
+ * @return the number of devices (0 on a host without any, not an error),
+ * or -ENOMEM, or another errno from libudev.
+ */
+IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list);
+
+/* Free a list from ivshm_list() (NULL accepted). */
+IVSHM_EXPORT void ivshm_list_free(struct ivshm_devinfo *list);
+
+/*
+ * Adapter for the message rings (struct ivshm_signal, below): a channel
+ * whose peer is @peer, ringing it on @tx_vector and waiting on our
+ * @rx_vector.  @ctx is caller-owned storage that must outlive the channel;
+ * @sig is filled (notify rings, wait waits on rx_vector and consumes it,
+ * fd is rx_vector's fd, peer_alive on unix: says 0 once the server
+ * announced @peer gone, 1 while it is connected, -1 if unknown; NULL in a
+ * guest).  Give every channel its own rx vector: a wait consumes the
+ * vector's doorbell.
+ * @return 0, or -EINVAL (vector out of range), -EOPNOTSUPP (no doorbells:
+ * pass a NULL signal to the ring calls to poll instead), -ENXIO (guest
+ * without MSI-X).
+ */
+struct ivshm_signal;
+struct ivshm_sigctx {
+	struct ivshm_dev *dev;
+	unsigned int peer;
+	unsigned int tx_vector;
+	unsigned int rx_vector;
+};
+
+IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
+				  unsigned int tx_vector,
+				  unsigned int rx_vector,
+				  struct ivshm_sigctx *ctx,
+				  struct ivshm_signal *sig);
+
 /* ---- message rings ---------------------------------------------------- */
 
 /*

@@ -25,6 +25,8 @@ struct ivshm_backend_ops {
 	int (*peers)(struct ivshm_dev *dev, uint16_t *ids, unsigned int max);
 	int (*event_fd)(struct ivshm_dev *dev);
 	int (*process_events)(struct ivshm_dev *dev, int timeout_ms);
+	/* > 0 connected, 0 known gone, < 0 unknown */
+	int (*peer_alive)(struct ivshm_dev *dev, unsigned int peer);
 };
 
 struct ivshm_dev {

@@ -312,3 +312,51 @@ IVSHM_EXPORT int ivshm_process_events(struct ivshm_dev *dev, int timeout_ms)
 		RET(-EOPNOTSUPP);
 	RET(dev->ops->process_events(dev, timeout_ms));
 }
+
+static int sig_notify(void *arg)
+{
+	struct ivshm_sigctx *c = arg;
+
+	return ivshm_ring(c->dev, c->peer, c->tx_vector);
+}
+
+static int sig_wait(void *arg, int timeout_ms)
+{
+	struct ivshm_sigctx *c = arg;
+	int ret = ivshm_wait(c->dev, c->rx_vector, timeout_ms);
+
+	return ret > 0 ? 0 : ret;
+}
+
+static int sig_peer_alive(void *arg)
+{
+	struct ivshm_sigctx *c = arg;
+
+	return c->dev->ops->peer_alive(c->dev, c->peer);
+}
+
+IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
+				  unsigned int tx_vector,
+				  unsigned int rx_vector,
+				  struct ivshm_sigctx *ctx,
+				  struct ivshm_signal *sig)
+{
+	int ret = rx_check(dev);
+
+	if (ret < 0)
+		RET(ret);
+	if (!ctx || !sig || peer > 0xffff || rx_vector >= dev->nvec ||
+	    tx_vector > 0xffff)
+		RET(-EINVAL);
+	ctx->dev = dev;
+	ctx->peer = peer;
+	ctx->tx_vector = tx_vector;
+	ctx->rx_vector = rx_vector;
+	memset(sig, 0, sizeof(*sig));
+	sig->notify = sig_notify;
+	sig->wait = sig_wait;
+	sig->peer_alive = dev->ops->peer_alive ? sig_peer_alive : NULL;
+	sig->fd = dev->vfd[rx_vector];
+	sig->ctx = ctx;
+	return 0;
+}

@@ -62,6 +62,7 @@ struct host {
 	int qfd;
 	int ep;
 	bool gone, gone_reported;
+	uint8_t left[(MAX_ID + 1) / 8];	/* ids seen leaving */
 };
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -240,6 +241,7 @@ static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 		return 0;
 	}
 	p->fd[p->n++] = fd;
+	h->left[id / 8] &= (uint8_t)~(1u << (id % 8));
 	if (!h->setup && p->n == dev->nvec)
 		return queue_event(h, IVSHM_PEER_JOIN, id);
 	return 0;
@@ -280,6 +282,7 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	if (!p)
 		return 0;
 	complete = p->n >= dev->nvec;
+	h->left[val / 8] |= (uint8_t)(1u << (val % 8));
 	h->peers[idx] = h->peers[--h->npeers];
 	peer_free(p);
 	if (!h->setup && complete)
@@ -466,6 +469,25 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 	return (int)n;
 }
 
+static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
+{
+	struct host *h = dev->priv;
+	int ret;
+
+	if (peer > MAX_ID)
+		return -1;
+	pthread_mutex_lock(&h->lock);
+	pump(dev, h);
+	if ((int)peer == h->id || ring_fd(dev, h, peer, 0) >= 0)
+		ret = 1;
+	else if (h->left[peer / 8] & (1u << (peer % 8)))
+		ret = 0;
+	else
+		ret = -1;
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
 static const struct ivshm_backend_ops unix_ops = {
 	.name = "unix",
 	.close = unix_close,
@@ -473,6 +495,7 @@ static const struct ivshm_backend_ops unix_ops = {
 	.peers = unix_peers,
 	.event_fd = unix_event_fd,
 	.process_events = unix_process_events,
+	.peer_alive = unix_peer_alive,
 };
 
 /* ---- the handshake ------------------------------------------------------ */
