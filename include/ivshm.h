@@ -65,8 +65,9 @@ struct ivshm_dev;
 /*
  * ivshm_open() flags.  IVSHM_OPEN_VECTORS(n) (1..1024) tells a unix:
  * target how many vectors this peer uses (the server's count): the
- * handshake then ends as soon as our n eventfds arrived, and extra ones
- * are closed.  Without it, the environment variable IVSHM_VECTORS is used;
+ * handshake then ends as soon as our n eventfds arrived (if the server
+ * has fewer vectors: 100 ms after the last message), and extra ones are
+ * closed.  Without it, the environment variable IVSHM_VECTORS is used;
  * without that, the handshake ends 100 ms after the last message once our
  * first own eventfd arrived (QEMU's protocol has no end-of-setup marker),
  * and the count is the number of own eventfds received.  Other targets
