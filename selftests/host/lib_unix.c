@@ -100,7 +100,7 @@ TEST_F(lib, open_auto_counts_vectors)
 	t0 = ms_now();
 	b = ivshm_open(self->target, IVSHM_OPEN_VECTORS(NV));
 	ASSERT_NE(NULL, b);
-	EXPECT_GT(IVSHM_HANDSHAKE_QUIET_MS, ms_now() - t0);
+	EXPECT_GT(2000, ms_now() - t0);	/* no quiet period needed */
 	EXPECT_EQ(1, ivshm_peer_id(b));
 	EXPECT_EQ(NV, ivshm_vectors(b));
 	/* b learned about a in its handshake */
@@ -124,7 +124,7 @@ TEST_F(lib, env_vectors)
 	a = ivshm_open(self->target, 0);
 	unsetenv("IVSHM_VECTORS");
 	ASSERT_NE(NULL, a);
-	EXPECT_GT(IVSHM_HANDSHAKE_QUIET_MS, ms_now() - t0);
+	EXPECT_GT(2000, ms_now() - t0);	/* no quiet period needed */
 	EXPECT_EQ(NV, ivshm_vectors(a));
 	ivshm_close(a);
 
@@ -458,6 +458,8 @@ TEST_F(lib, no_fd_leak_over_cycles)
 		ivshm_close(d);
 		ivshm_process_events(keep, 0);
 	}
+	/* keep drops the last one's eventfds once it saw it leave */
+	EXPECT_EQ(0, settle(keep, 0));
 	EXPECT_EQ(before, count_fds(getpid()));
 	ivshm_close(keep);
 }
