@@ -646,8 +646,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 	}
 	chan_setup(c, ch, ring, gen, role, sig);
 	c->my_epoch = ne;
-	c->sleep_seq = atomic_load_explicit(&evt->sleep, memory_order_relaxed) &
-		       ~1u;
+	/* even, and past any value a previous owner may have been rung for */
+	c->sleep_seq = (atomic_load_explicit(&evt->sleep,
+					     memory_order_relaxed) | 1) + 1;
 	atomic_store_explicit(&evt->sleep, c->sleep_seq, memory_order_relaxed);
 	if (role == IVSHM_CHAN_PRODUCER) {
 		c->head = c->pub = prod;
