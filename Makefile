@@ -94,8 +94,11 @@ $(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selfte
 _check: _all
 	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
 
+# make demo [GUESTS=1|2] [MESSAGES=n] [KERNEL=6.1|6.12]
+KERNEL	?= 6.12
 _demo: _all
-	python3 $(TOP)/selftests/vm/demo.py --kver "$(lastword $(KVERS))"
+	@python3 $(TOP)/selftests/vm/demo.py \
+		--kver "$(firstword $(filter $(KERNEL).%,$(KVERS)) $(lastword $(KVERS)))"
 
 _bench: _all
 	@$(MAKE) --no-print-directory bench-run

@@ -41,7 +41,7 @@ def basic(kver, initrd, workdir, prefix):
                 vm.doorbell_dev("db0", srv, VECTORS)]
         g = vm.Guest("basic", kver, initrd, workdir, devs,
                      ["driver_load", "driver_plain", "driver_doorbell",
-                      "driver_badinput"])
+                      "driver_badinput", "lib_guest"])
         objs.append(g)
         req = vm.Requests({"plain": shm}, peer, {})
         return vm.run_guests([g], req, prefix, 300)
