@@ -43,10 +43,10 @@ all check demo bench: deps
 _all: modules lib tools tests
 
 deps:
-	@$(TOP)/scripts/deps.sh
+	@B=$(B) $(TOP)/scripts/deps.sh
 
 $(DEPS_STAMP):
-	@$(TOP)/scripts/deps.sh
+	@B=$(B) $(TOP)/scripts/deps.sh
 
 modules: $(MODULES)
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/ksrc"
+out="${B:-$top/build}/ksrc"
 
 pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-headers-amd64 linux-image-amd64
