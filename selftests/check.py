@@ -114,6 +114,8 @@ def leftovers():
 
 
 def main():
+    import vm
+    vm.exit_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--kvers", required=True)
     ap.add_argument("--only", choices=["static", "host", "guest"])

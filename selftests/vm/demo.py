@@ -6,7 +6,6 @@ the end, on error and on Ctrl-C."""
 import argparse
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ def say(who, text):
 
 
 def main():
+    vm.exit_on_sigterm()
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--kver", required=True)
     ap.add_argument("--guests", type=int, default=int(os.environ.get(
@@ -45,8 +45,8 @@ def main():
         f.write("#!/bin/sh\nexec /bin/ivshm-demo guest /dev/ivshm0\n")
     os.chmod(script, 0o755)
     say("demo", "building the guest initramfs for %s" % a.kver)
-    initrd = initramfs.build(a.kver, vmdir, extra_files=[
-        (DEMO, "/bin/ivshm-demo"), (script, "/tests/demo_guest")])
+    initrd = initramfs.build(a.kver, vmdir,
+                             extra_files=[(script, "/tests/demo_guest")])
 
     objs = []
     interrupted = False
@@ -61,7 +61,7 @@ def main():
              "-n", str(a.messages), "-s", str(a.size)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
-        objs.append(HostProc(host))
+        objs.append(vm.ProcessGroup(host))
         # The host peer first (peer 0), then the guests.
         first = host.stdout.readline().decode(errors="replace").rstrip()
         say("host", first)
@@ -113,20 +113,6 @@ def kvm_works(kver):
     if not ok:
         say("demo", "KVM does not work here: using TCG emulation")
     return ok
-
-
-class HostProc:
-    def __init__(self, proc):
-        self.proc = proc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 def drive(host, guests, deadline):

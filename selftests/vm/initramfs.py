@@ -76,6 +76,13 @@ def build(kver, build_dir, extra_files=()):
     tdir = os.path.join(build_dir, "..", "tests", "guest")
     for t in sorted(os.listdir(tdir)):
         binaries.append(_copy(os.path.join(tdir, t), root, "/tests/" + t))
+    # Guest halves of tests written as scripts, and our tools.
+    for t in sorted(os.listdir(os.path.join(TOP, "selftests/guest"))):
+        if t.endswith(".sh"):
+            _copy(os.path.join(TOP, "selftests/guest", t), root, "/tests/" + t)
+    tooldir = os.path.join(build_dir, "..", "tools")
+    for t in sorted(os.listdir(tooldir)):
+        binaries.append(_copy(os.path.join(tooldir, t), root, "/bin/" + t))
     for src, dst in extra_files:
         binaries.append(_copy(src, root, dst))
 

@@ -36,6 +36,7 @@ def run(kver, names, build_dir):
 
 
 def main():
+    vm.exit_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--kver", action="append", required=True)
     ap.add_argument("--scenario", action="append")

@@ -2,6 +2,7 @@
 boots one or more guests with a device set and a list of test programs
 (selftests/guest/NAME.c), and returns Results."""
 import os
+import subprocess
 
 import vm
 from hostpeer import HostPeer
@@ -125,5 +126,39 @@ def twoguests(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def rings(kver, initrd, workdir, prefix):
+    """The host program and a guest exchange checksummed messages over
+    libivshm rings through the driver, woken by doorbells; then the ring
+    benchmark runs inside the guest (a functional check only)."""
+    objs = []
+    try:
+        srv = vm.Server(workdir, size="16M", vectors=VECTORS)
+        objs.append(srv)
+        demo = os.path.join(vm.TOP, "build/tools/ivshm-demo")
+        log = open(os.path.join(workdir, "host.log"), "w+")
+        host = subprocess.Popen([demo, "host", "unix:" + srv.path, "-g", "1",
+                                 "-n", "20000", "-s", "200"],
+                                stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        objs.append(vm.ProcessGroup(host))
+        g = vm.Guest("rings", kver, initrd, workdir,
+                     [vm.doorbell_dev("db0", srv, VECTORS)], ["ring_echo.sh"],
+                     smp=2)
+        objs.append(g)
+        results = vm.run_guests([g], vm.Requests({}, None, {}), prefix, 300)
+        try:
+            rc = host.wait(30)
+        except subprocess.TimeoutExpired:
+            rc = -1
+        log.seek(0)
+        out = log.read()
+        results.append(vm.Result(prefix + "host:ring_echo_20000_checked",
+                                 "pass" if rc == 0 else "fail",
+                                 out + "\nexit status %s" % rc))
+        return results
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
-       "twoguests": twoguests}
+       "twoguests": twoguests, "rings": rings}

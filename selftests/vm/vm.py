@@ -84,7 +84,7 @@ class PlainShm:
 
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
-                 append="", memory=384):
+                 append="", memory=384, smp=1):
         self.name, self.kver, self.tests = name, kver, tests
         self.console = os.path.join(workdir, name + "-console.log")
         self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
@@ -96,7 +96,7 @@ class Guest:
         self.current = None
         self.ended = {}
         cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
-               "-smp", "1", "-display", "none", "-monitor", "none",
+               "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
                "-serial", "stdio", "-serial", "file:" + self.console,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
@@ -345,6 +345,31 @@ def _line(g, line, requests, results, prefix):
 
 Guest.failed_in_prog = False
 Guest.comments = []
+
+
+class ProcessGroup:
+    """A helper process started in its own session, killed on cleanup."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def exit_on_sigterm():
+    """Make SIGTERM (timeout(1), CI cancellation) unwind like Ctrl-C, so
+    that every finally: block stops the QEMUs and servers it started."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
 
 
 def cleanup(objs):
