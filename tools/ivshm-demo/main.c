@@ -36,38 +36,6 @@ struct msg {
 	unsigned char payload[];
 };
 
-struct link {
-	struct ivshm_dev *dev;
-	unsigned int peer;	/* whom notify rings */
-	unsigned int tx_vec;	/* the vector we ring there */
-	unsigned int rx_vec;	/* the vector we wait on */
-};
-
-static int link_notify(void *ctx)
-{
-	struct link *l = ctx;
-
-	return ivshm_ring(l->dev, l->peer, l->tx_vec);
-}
-
-static int link_wait(void *ctx, int timeout_ms)
-{
-	struct link *l = ctx;
-	int r = ivshm_wait(l->dev, l->rx_vec, timeout_ms);
-
-	return r > 0 ? 0 : r;
-}
-
-static struct ivshm_signal link_signal(struct link *l)
-{
-	struct ivshm_signal s = {
-		.notify = link_notify, .wait = link_wait,
-		.fd = ivshm_vector_fd(l->dev, l->rx_vec), .ctx = l,
-	};
-
-	return s;
-}
-
 static uint32_t checksum(const unsigned char *p, size_t n, uint64_t seq)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)seq;
@@ -117,7 +85,7 @@ static int run_guest(const char *target)
 	uint64_t n = 0, expect = 0;
 	struct ivshm_dev *dev;
 	struct ivshm_signal sig;
-	struct link l;
+	struct ivshm_sigctx l;
 	double t0 = 0;
 	int id, host;
 	ssize_t len;
@@ -137,8 +105,7 @@ static int run_guest(const char *target)
 	 * and the vector to ring it on come in the first message, so the
 	 * signal's target is filled in then.
 	 */
-	l = (struct link){ .dev = dev, .rx_vec = 0 };
-	sig = link_signal(&l);
+	ivshm_dev_signal(dev, 0, 0, 0, &l, &sig);
 	snprintf(name, sizeof(name), "h2g.%d", id);
 	for (int i = 0; i < 3000 && !rx; i++) {
 		if (!reg)
@@ -159,7 +126,7 @@ static int run_guest(const char *target)
 		return 1;
 	}
 	memcpy(&host, buf, sizeof(host));
-	memcpy(&l.tx_vec, buf + 4, sizeof(l.tx_vec));
+	memcpy(&l.tx_vector, buf + 4, sizeof(l.tx_vector));
 	l.peer = host;
 	snprintf(name, sizeof(name), "g2h.%d", id);
 	tx = ivshm_chan_attach(reg, name, IVSHM_CHAN_PRODUCER, &sig);
@@ -168,7 +135,7 @@ static int run_guest(const char *target)
 		return 1;
 	}
 	printf("guest: attached h2g.%d and %s; host is peer %d, vector %u\n",
-	       id, name, host, l.tx_vec);
+	       id, name, host, l.tx_vector);
 	fflush(stdout);
 
 	for (;;) {
@@ -217,7 +184,7 @@ struct guest {
 	int peer;
 	uint64_t messages;
 	size_t size;
-	struct link link;
+	struct ivshm_sigctx link;
 	struct ivshm_chan *tx, *rx;
 	double seconds;
 	uint64_t echoed;
@@ -230,7 +197,7 @@ static void *host_guest_thread(void *arg)
 	unsigned char out[65536], in[65536];
 	struct msg *m = (struct msg *)out;
 	uint64_t sent = 0, per_burst, burst_end;
-	uint32_t hello[2] = { ivshm_peer_id(g->dev), g->link.rx_vec };
+	uint32_t hello[2] = { ivshm_peer_id(g->dev), g->link.rx_vector };
 	double t0;
 
 	if (ivshm_chan_send(g->tx, hello, sizeof(hello), WAIT_MS)) {
@@ -364,9 +331,7 @@ static int run_host(const char *target, int nguests, uint64_t messages,
 		g[i] = (struct guest){ .dev = dev, .reg = reg, .index = i,
 				       .peer = joined[1 + i],
 				       .messages = messages, .size = size };
-		g[i].link = (struct link){ .dev = dev, .peer = g[i].peer,
-					   .tx_vec = 0, .rx_vec = 1 + i };
-		sig = link_signal(&g[i].link);
+		ivshm_dev_signal(dev, g[i].peer, 0, 1 + i, &g[i].link, &sig);
 		snprintf(name, sizeof(name), "g2h.%d", g[i].peer);
 		g[i].rx = ivshm_chan_create(reg, name, RING_SIZE,
 					    IVSHM_CHAN_CONSUMER, &sig);
