@@ -79,7 +79,14 @@ $(B)/tools/%: $$(wildcard tools/%/*.c tools/%/*.h) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_A) -ludev
 
-tests: $(HOST_TESTS) $(GUEST_TESTS)
+# Host halves of in-guest scenarios (selftests/vm/*.c), driven by the harness.
+VM_HOST  := $(patsubst selftests/vm/%.c,$(B)/tests/vmhost/%,$(wildcard selftests/vm/*.c))
+
+tests: $(HOST_TESTS) $(GUEST_TESTS) $(VM_HOST)
+
+$(B)/tests/vmhost/%: selftests/vm/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) -ludev
 
 $(B)/tests/host/%: selftests/host/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selftests/*.h)
 	@mkdir -p $(@D)

@@ -160,5 +160,29 @@ def rings(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def peers(kver, initrd, workdir, prefix):
+    """Two guests and a host peer, all through libivshm: doorbells every
+    way, then guest B's QEMU is killed (the host learns it leaves), then
+    the server is killed (the host and guest A keep ringing each other)."""
+    objs = []
+    try:
+        srv = vm.Server(workdir, size="4M", vectors=VECTORS)
+        objs.append(srv)
+        lib = vm.LibHost(srv.path)
+        objs.append(lib)
+        guests = []
+        for name in ("guestA", "guestB"):
+            g = vm.Guest(name, kver, initrd, workdir,
+                         [vm.doorbell_dev("db0", srv, VECTORS)],
+                         ["lib_peers"], append="ivshmtest.role=" + name[-1])
+            objs.append(g)
+            guests.append(g)
+        req = vm.Requests({}, None, {}, lib=lib, server=srv, guests=guests)
+        return vm.run_guests(guests, req, prefix, 300)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
-       "twoguests": twoguests, "rings": rings}
+       "twoguests": twoguests, "rings": rings,
+       "peers": peers}

@@ -63,6 +63,35 @@ class Server:
                 os.unlink(p)
 
 
+class LibHost:
+    """The host peer through libivshm (selftests/vm/lib_host.c), driven
+    one command line at a time."""
+
+    def __init__(self, sock_path):
+        binary = os.path.join(TOP, "build/tests/vmhost/lib_host")
+        self.proc = subprocess.Popen([binary, "unix:" + sock_path],
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     start_new_session=True)
+        ready = self._line(10)
+        if not ready.startswith("ready "):
+            raise RuntimeError("lib_host: " + ready)
+        self.id = int(ready.split()[1])
+
+    def _line(self, timeout):
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            return "error timeout"
+        return self.proc.stdout.readline().decode().strip() or "error eof"
+
+    def cmd(self, text, timeout=30):
+        self.proc.stdin.write((text + "\n").encode())
+        self.proc.stdin.flush()
+        return self._line(timeout)
+
+    def stop(self):
+        ProcessGroup(self.proc).kill()
+
+
 class PlainShm:
     """A /dev/shm file backing an ivshmem-plain device."""
 
@@ -188,8 +217,11 @@ class Requests:
     """The host side of "#REQ" lines: shared memory access, the host peer,
     QMP hot-plug and a key/value board for guests to meet."""
 
-    def __init__(self, shms, peer, devices_by_id):
+    def __init__(self, shms, peer, devices_by_id, lib=None, server=None,
+                 guests=()):
         self.shms, self.peer, self.devices = shms, peer, devices_by_id
+        self.lib, self.server = lib, server
+        self.guests = {g.name: g for g in guests}
         self.board = {}
         self.pending = []   # (guest, rid, words, deadline)
 
@@ -256,6 +288,17 @@ class Requests:
                     return "error " + r["error"]["desc"]
             r = guest.qmp("device_add", **spec["device"])
             return "ok" if "return" in r else "error " + r["error"]["desc"]
+        if cmd == "lib":                # lib COMMAND...: the library peer
+            return self.lib.cmd(" ".join(w[1:]))
+        if cmd == "kill-guest":         # kill-guest NAME: SIGKILL its QEMU
+            victim = self.guests[w[1]]
+            victim.killed = True
+            os.killpg(victim.proc.pid, signal.SIGKILL)
+            return "ok"
+        if cmd == "kill-server":        # SIGKILL the ivshm-server
+            self.server.proc.kill()
+            self.server.proc.wait()
+            return "ok"
         if cmd == "set":                # set KEY VALUE
             self.board[w[1]] = w[2]
             return "ok"
@@ -290,7 +333,7 @@ def run_guests(guests, requests, prefix, timeout):
     for g in guests:
         g.kill()
         for t in g.tests:
-            if t not in g.ended:
+            if t not in g.ended and not g.killed:
                 results.append(Result("%s%s:%s" % (prefix, g.name, t), "fail",
                                       "did not run to completion"))
         log = "".join(open(g.console, errors="replace").readlines())
@@ -344,6 +387,7 @@ def _line(g, line, requests, results, prefix):
 
 
 Guest.failed_in_prog = False
+Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
 
 
