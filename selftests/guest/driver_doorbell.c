@@ -237,4 +237,48 @@ TEST_F(db, interrupt_storm)
 	EXPECT_GE(20000, total);
 }
 
+struct race {
+	int fd;
+	unsigned int peer;
+	volatile int stop;
+};
+
+static void *ring_storm(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop)
+		vt_ring(r->fd, r->peer, 0);
+	return NULL;
+}
+
+/*
+ * Interrupts racing with binding, unbinding, closing eventfds and closing
+ * other files of the device: nothing may break (the kernel log is checked
+ * after the run).
+ */
+TEST_F(db, interrupts_race_with_bind_and_close)
+{
+	struct race r = { .fd = self->fd, .peer = self->info.peer_id };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, ring_storm, &r));
+	for (int i = 0; i < 2000; i++) {
+		int fd2 = vt_open("doorbell", 0, O_RDWR);
+		int e = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		ASSERT_LE(0, fd2);
+		ASSERT_LE(0, e);
+		ASSERT_EQ(0, vt_bind(fd2, 0, e));
+		ASSERT_EQ(0, vt_bind(self->fd, 0, e));
+		close(e);
+		if (i & 1)
+			ASSERT_EQ(0, vt_bind(fd2, 0, -1));
+		close(fd2);
+		ASSERT_EQ(0, vt_bind(self->fd, 0, -1));
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+}
+
 TEST_HARNESS_MAIN
