@@ -244,11 +244,12 @@ static void *host_guest_thread(void *arg)
 			g->err = -len;
 			return NULL;
 		}
+		/* The echo comes from the guest: check it before use. */
 		if (len != (ssize_t)(sizeof(*m) + g->size) ||
+		    ((struct msg *)in)->len != g->size ||
 		    ((struct msg *)in)->seq != g->echoed ||
 		    ((struct msg *)in)->sum !=
-		    checksum(((struct msg *)in)->payload, ((struct msg *)in)->len,
-			     g->echoed)) {
+		    checksum(((struct msg *)in)->payload, g->size, g->echoed)) {
 			g->err = EBADMSG;
 			return NULL;
 		}
