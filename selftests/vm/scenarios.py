@@ -116,7 +116,7 @@ def twoguests(kver, initrd, workdir, prefix):
         for name in ("guestA", "guestB"):
             g = vm.Guest(name, kver, initrd, workdir,
                          [vm.doorbell_dev("db0", srv, VECTORS)],
-                         ["driver_twoguests"],
+                         ["driver_twoguests", "ring_g2g"],
                          append="ivshmtest.role=" + name[-1])
             objs.append(g)
             guests.append(g)
