@@ -16,8 +16,8 @@ VECTORS = 4
 BOOT_PATTERN = bytes.fromhex("49565348") + bytes(range(60))
 
 
-def _plain(objs, tag):
-    shm = vm.PlainShm(tag, SHM_SIZE)
+def _plain(objs, tag, size=SHM_SIZE):
+    shm = vm.PlainShm(tag, size)
     objs.append(shm)
     shm.shm[0:len(BOOT_PATTERN)] = BOOT_PATTERN
     return shm
@@ -183,6 +183,21 @@ def peers(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def bigbar(kver, initrd, workdir, prefix):
+    """An 8 GiB ivshmem-plain device (sparse file): a 64-bit BAR above
+    4 GiB, mapped whole."""
+    objs = []
+    try:
+        shm = _plain(objs, "big", 8 << 30)
+        g = vm.Guest("bigbar", kver, initrd, workdir,
+                     [vm.plain_dev("plain0", shm)], ["driver_bigbar"])
+        objs.append(g)
+        return vm.run_guests([g], vm.Requests({"plain": shm}, None, {}),
+                             prefix, 180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
        "twoguests": twoguests, "rings": rings,
-       "peers": peers}
+       "peers": peers, "bigbar": bigbar}
