@@ -85,6 +85,8 @@ def run_tap_program(name, argv, timeout):
 
 
 def host_tests():
+    # Hundreds of millions of messages through the two-process ring stress.
+    os.environ.setdefault("IVSHM_STRESS_SECONDS", "40")
     for prog in sorted(glob.glob(os.path.join(B, "tests/host/*"))):
         if os.access(prog, os.X_OK) and os.path.isfile(prog):
             run_tap_program("host:" + os.path.basename(prog), [prog], 300)
