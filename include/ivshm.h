@@ -521,6 +521,48 @@ struct ivshm_chan_stats {
 IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 				  struct ivshm_chan_stats *st);
 
+/* States of struct ivshm_chan_info. */
+#define IVSHM_CHAN_STATE_INIT	1	/* being created: only name/slot */
+#define IVSHM_CHAN_STATE_READY	2	/* published and fully validated */
+#define IVSHM_CHAN_STATE_BAD	3	/* entry or header fails validation */
+
+/* Flags of struct ivshm_chan_info (READY channels only). */
+#define IVSHM_CHAN_INFO_PRODUCER	0x1u	/* a producer is attached */
+#define IVSHM_CHAN_INFO_CONSUMER	0x2u	/* a consumer is attached */
+#define IVSHM_CHAN_INFO_PRODUCER_LEFT	0x4u	/* one was, and detached */
+#define IVSHM_CHAN_INFO_CONSUMER_LEFT	0x8u	/* one was, and detached */
+
+/* One channel of a region, as seen by ivshm_region_channels(). */
+struct ivshm_chan_info {
+	char name[IVSHM_CHAN_NAME_MAX];	/* NUL-terminated; "" if the entry's
+					 * name is not terminated */
+	uint32_t slot;			/* index in the channel table */
+	uint32_t state;			/* IVSHM_CHAN_STATE_* */
+	uint32_t flags;			/* IVSHM_CHAN_INFO_* */
+	uint32_t generation;		/* bumped by every (re-)creation */
+	uint64_t offset;		/* channel header, from the region base */
+	uint64_t ring_size;		/* ring bytes (0 unless READY) */
+	uint64_t max_msg;		/* largest message (0 unless READY) */
+	uint64_t queued;		/* ring bytes in use: committed records
+					 * with their headers and padding */
+};
+
+/*
+ * ivshm_region_channels - list the channels of a region, read-only (the
+ * shared memory is not written).  Every entry in use (state not free) is
+ * reported, lowest slot first; a READY entry has passed the checks of
+ * ivshm_chan_attach() (name, geometry, no overlap, header, indices), or is
+ * reported as BAD instead.  Each entry is a consistent snapshot of itself,
+ * not of the whole table.
+ * @out: filled with up to @max entries (may be NULL if @max is 0).
+ * @return the number of channels in use (may exceed @max), or -EINVAL,
+ * -EAGAIN (region not formatted), -EPROTO (bad region header),
+ * -EPROTONOSUPPORT (other layout version).
+ */
+IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
+				       struct ivshm_chan_info *out,
+				       unsigned int max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1241,3 +1241,100 @@ IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 	*st = c->stats;
 	return 0;
 }
+
+/* ---- enumeration (read-only) ----------------------------------------- */
+
+/* Attach-time checks of one READY entry, without claiming a side. */
+static bool chan_entry_ok(const struct ivshm_region *r, unsigned int i,
+			  const struct desc_snap *s, uint64_t lim,
+			  struct ivshm_chan_info *ci)
+{
+	struct ivshm_chn_hdr *ch;
+	uint64_t ring, prod, cons;
+	uint32_t pe, ce;
+
+	if (!memchr(s->name, 0, IVSHM_RGN_NAME_LEN) ||
+	    !geom_ok(s->offset, s->size, lim) ||
+	    check_overlap(r, i, s->offset, s->size) < 0)
+		return false;
+	ch = (struct ivshm_chn_hdr *)(r->base + s->offset);
+	ring = RD(ch->ring_size);
+	if (RD(ch->magic) != IVSHM_CHN_MAGIC ||
+	    RD(ch->version) != IVSHM_RING_VERSION ||
+	    RD(ch->hdr_size) != IVSHM_CHN_HDR_SIZE || !is_pow2(ring) ||
+	    ring < IVSHM_CHN_MIN_RING || ring > IVSHM_CHN_MAX_RING ||
+	    s->size != IVSHM_CHN_HDR_SIZE + ring ||
+	    RD(ch->max_msg) != ring / 4 || RD(ch->flags) != 0 ||
+	    atomic_load_explicit(&ch->gen, memory_order_acquire) !=
+	    IVSHM_DESC_GEN(s->state))
+		return false;
+	cons = atomic_load_explicit(&ch->cons_idx, memory_order_acquire);
+	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
+	if ((prod | cons) & 7 || prod - cons > ring)
+		return false;
+	pe = atomic_load_explicit(&ch->prod_evt.epoch, memory_order_relaxed);
+	ce = atomic_load_explicit(&ch->cons_evt.epoch, memory_order_relaxed);
+	ci->ring_size = ring;
+	ci->max_msg = ring / 4;
+	ci->queued = prod - cons;
+	ci->flags = (pe & 1 ? IVSHM_CHAN_INFO_PRODUCER : 0) |
+		    (ce & 1 ? IVSHM_CHAN_INFO_CONSUMER : 0) |
+		    (pe && !(pe & 1) ? IVSHM_CHAN_INFO_PRODUCER_LEFT : 0) |
+		    (ce && !(ce & 1) ? IVSHM_CHAN_INFO_CONSUMER_LEFT : 0);
+	return true;
+}
+
+IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
+				       struct ivshm_chan_info *out,
+				       unsigned int max)
+{
+	struct ivshm_chan_info ci;
+	struct desc_snap s;
+	unsigned int i, n = 0;
+	int64_t lim;
+	int tries;
+
+	if (!r || (!out && max))
+		return fail(EINVAL);
+	lim = region_check(r);
+	if (lim < 0)
+		return fail((int)-lim);
+	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
+		/* an entry changing under us is being (re-)created */
+		for (tries = 0; tries < 100; tries++)
+			if (desc_read(r, i, &s) == 0)
+				break;
+		if (tries == 100)
+			s.state = IVSHM_DESC_WORD(0, IVSHM_DESC_INIT);
+		if (IVSHM_DESC_ST(s.state) == IVSHM_DESC_FREE)
+			continue;
+		memset(&ci, 0, sizeof(ci));
+		ci.slot = i;
+		ci.generation = IVSHM_DESC_GEN(s.state);
+		if (tries < 100 && memchr(s.name, 0, IVSHM_RGN_NAME_LEN))
+			memcpy(ci.name, s.name, IVSHM_RGN_NAME_LEN);
+		switch (IVSHM_DESC_ST(s.state)) {
+		case IVSHM_DESC_INIT:
+			ci.state = IVSHM_CHAN_STATE_INIT;
+			break;
+		case IVSHM_DESC_READY:
+			ci.offset = s.offset;
+			if (chan_entry_ok(r, i, &s, (uint64_t)lim, &ci))
+				ci.state = IVSHM_CHAN_STATE_READY;
+			else
+				ci.state = IVSHM_CHAN_STATE_BAD;
+			break;
+		default:
+			ci.state = IVSHM_CHAN_STATE_BAD;
+			break;
+		}
+		if (ci.state == IVSHM_CHAN_STATE_BAD) {
+			ci.ring_size = ci.max_msg = ci.queued = 0;
+			ci.flags = 0;
+		}
+		if (n < max)
+			out[n] = ci;
+		n++;
+	}
+	return (int)n;
+}
