@@ -8,7 +8,9 @@
 #       ldconfig, systemd-sysusers, systemd-tmpfiles and reloads udev rules.
 #   make uninstall     removes exactly what install installed.
 #   make modules_install  ivshm.ko for each kernel in KVERS (KDIR=... for
-#       one) into $(DESTDIR)/lib/modules/KVER/$(MOD_DIR).
+#       one) into $(DESTDIR)/lib/modules/KVER/$(MOD_DIR) (default updates/),
+#       unsigned (Debian's headers carry no signing key; MOD_SIGN=1 signs
+#       the kernel's way); depmod when DESTDIR is empty.
 #   make dkms-install  module source + dkms.conf into
 #       $(DESTDIR)$(DKMS_SRCDIR)/ivshm-VERSION; then, as root:
 #       dkms install ivshm/VERSION  (builds for every kernel, now and later).
@@ -38,6 +40,7 @@ TMPFILESDIR	?= /usr/lib/tmpfiles.d
 SYSUSERSDIR	?= /usr/lib/sysusers.d
 DKMS_SRCDIR	?= /usr/src
 MOD_DIR		?= updates
+MOD_SIGN	?=
 INSTALL		?= install
 
 # The udev helper (if there is one) goes next to udev's own helpers.
@@ -108,7 +111,7 @@ modules_install: modules
 		$(MAKE) -s -C $(if $(KDIR),$(KDIR),/usr/src/linux-headers-$$k) \
 			M=$(B)/kmod/$$k IVSHM_TOP=$(TOP) \
 			INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=$(MOD_DIR) \
-			modules_install; \
+			$(if $(MOD_SIGN),,CONFIG_MODULE_SIG_ALL=) modules_install; \
 		if [ -z "$(DESTDIR)" ]; then depmod -a $$k; fi; \
 	done
 

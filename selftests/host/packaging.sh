@@ -47,7 +47,7 @@ for series in 6.1. 6.12.; do
 	[ -n "$d" ] && kernels+=("${d#/usr/src/linux-headers-}")
 done
 
-echo "1..$((22 + 2 * ${#kernels[@]}))"
+echo "1..$((23 + 2 * ${#kernels[@]}))"
 
 # ---- (a) make install / uninstall ------------------------------------
 
@@ -170,6 +170,19 @@ check "install:default-prefix-and-libdir-override" bash -c '
 		LIBDIR=/usr/local/lib/x86_64-linux-gnu &&
 	[ -z "$(find "$3" ! -type d)" ]' _ "$top" "$tmp" "$dest2" \
 	<(expected_files /usr/local /usr/local/lib/x86_64-linux-gnu | tr ' ' '\n' | sort -u)
+
+if [ ${#kernels[@]} -gt 0 ]; then
+	check "install:modules_install-destdir" bash -c '
+		t=$1 top=$2; shift 2
+		make -s --no-print-directory -C "$top" B="$t/b" modules_install DESTDIR="$t/mods" || exit 1
+		for k in "$@"; do
+			ls "$t/mods/lib/modules/$k/updates/"ivshm.ko* || exit 1
+		done
+		make -s --no-print-directory -C "$top" B="$t/b" modules_uninstall DESTDIR="$t/mods" &&
+		[ -z "$(find "$t/mods" ! -type d)" ]' _ "$tmp" "$top" "${kernels[@]}"
+else
+	skip "install:modules_install-destdir" "no Debian 6.1/6.12 kernel headers"
+fi
 
 # ---- (b) DKMS ---------------------------------------------------------
 
