@@ -5,7 +5,10 @@
  * Each device is /dev/ivshmN.  The file supports:
  *
  *  mmap(2)  offset 0 .. size of BAR2 (the shared memory), MAP_SHARED only,
- *           page-aligned sub-ranges allowed, mapped write-back cached.
+ *           page-aligned sub-ranges allowed, mapped write-back cached
+ *           (x86 downgrades to UC- where firmware MTRRs make the range
+ *           uncached, e.g. SeaBIOS's 32-bit PCI hole; the driver logs
+ *           when it cannot map write-back at all).
  *           After the device is removed, accesses raise SIGBUS.
  *  ioctl(2) the calls below; unknown commands fail with ENOTTY.
  *  poll(2)  EPOLLIN when a vector fired since this file last read(2) it;
@@ -81,10 +84,11 @@ struct ivshm_info {
  * Binds eventfds to vectors start .. start + count - 1 for this open file:
  * fds[i] is bound to vector start + i, replacing what was bound; -1 unbinds.
  * All or nothing: on error no binding changes.
+ * argsz covers the header and the fds; bytes after the fds are ignored.
  * Errors: EFAULT; EINVAL (argsz smaller than the header plus count fds,
  * flags set, count 0, range beyond the device's vectors, fd below -1, fd
  * not an eventfd); EBADF (fd not open); EOPNOTSUPP (plain device); ENXIO
- * (MSI-X unavailable); ENODEV (removed).
+ * (MSI-X unavailable); ENOMEM; ENODEV (removed).
  */
 struct ivshm_eventfds {
 	__u32 argsz;
@@ -104,7 +108,8 @@ struct ivshm_eventfds {
  * device drops doorbells to absent peers or vectors without telling.
  * Works without MSI-X (sending needs no interrupt of our own).
  * Errors: EFAULT; EINVAL (argsz, flags, peer above IVSHM_MAX_PEER, vector
- * above IVSHM_MAX_VECTOR); EOPNOTSUPP (plain device); ENODEV (removed).
+ * above IVSHM_MAX_VECTOR); E2BIG (non-zero bytes past the known structure,
+ * argsz above a page); EOPNOTSUPP (plain device); ENODEV (removed).
  */
 struct ivshm_doorbell {
 	__u32 argsz;
