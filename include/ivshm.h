@@ -376,6 +376,37 @@ IVSHM_EXPORT void ivshm_region_close(struct ivshm_region *r);
 /* Bytes still free for new channels, or a negative errno (EPROTO). */
 IVSHM_EXPORT ssize_t ivshm_region_avail(struct ivshm_region *r);
 
+/* Longest region label, including the terminating NUL. */
+#define IVSHM_REGION_LABEL_MAX	32
+
+/*
+ * ivshm_region_set_label - give the region a human name (normally by the
+ * side that formatted it), e.g. for /dev/ivshm/by-name/@label in guests.
+ * @label: 1..31 characters of [A-Za-z0-9._-], not "." or "..".
+ * The label is written into a new 64-byte block allocated like a channel
+ * (it uses 64 bytes of the region; setting the same label again uses
+ * none), then published with one release store, so a reader sees the old
+ * label or the new one, never a mix.  ivshm_region_format() removes it.
+ * @return 0, or -EINVAL (bad argument or label), -ENOSPC (no room), -EAGAIN
+ * (region not formatted), -EPROTO (bad region header), -EPROTONOSUPPORT.
+ */
+IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
+					const char *label);
+
+/*
+ * ivshm_region_label - copy the region's label into @buf (@cap bytes,
+ * IVSHM_REGION_LABEL_MAX is always enough), NUL-terminated.  The shared
+ * memory is only read; the label is copied once, then validated (block
+ * within the region, magic, a NUL within bounds, the characters allowed
+ * by ivshm_region_set_label), so what is returned is safe to use as a file
+ * name.
+ * @return the label's length (1..31), or -EINVAL, -ERANGE (@cap too small),
+ * -ENODATA (no label), -EPROTO (malformed label or region header), -EAGAIN
+ * (region not formatted), -EPROTONOSUPPORT (other layout version).
+ */
+IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
+					size_t cap);
+
 /*
  * Create channel @name (1..31 bytes) with a ring of @ring_size bytes (power
  * of two, IVSHM_CHAN_MIN_RING..IVSHM_CHAN_MAX_RING), and attach to it as

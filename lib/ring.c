@@ -46,6 +46,7 @@ _Static_assert(IVSHM_CHAN_MAX == IVSHM_RGN_MAX_CHANS, "public size");
 _Static_assert(IVSHM_CHAN_NAME_MAX == IVSHM_RGN_NAME_LEN, "public size");
 _Static_assert(IVSHM_CHAN_MIN_RING == IVSHM_CHN_MIN_RING, "public size");
 _Static_assert(IVSHM_CHAN_MAX_RING == IVSHM_CHN_MAX_RING, "public size");
+_Static_assert(IVSHM_REGION_LABEL_MAX == IVSHM_RGN_LABEL_LEN, "public size");
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
@@ -258,6 +259,117 @@ IVSHM_EXPORT ssize_t ivshm_region_avail(struct ivshm_region *r)
 	if (next < IVSHM_RGN_HDR_SIZE || next > (uint64_t)lim)
 		return fail(EPROTO);
 	return (ssize_t)((uint64_t)lim - next);
+}
+
+/* ---- region label ---------------------------------------------------- */
+
+/* 1..31 characters of [A-Za-z0-9._-], and not "." or ".." (a file name). */
+static bool label_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= IVSHM_RGN_LABEL_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
+}
+
+/*
+ * Copy the published label into out[IVSHM_RGN_LABEL_LEN] (one read of the
+ * shared bytes) and validate the copy; return its length or -errno.
+ */
+static int label_read(const struct ivshm_region *r, uint64_t lim, char *out)
+{
+	const struct ivshm_rgn_label *b;
+	uint64_t off;
+	const char *nul;
+
+	off = atomic_load_explicit(&rgn(r)->label_off, memory_order_acquire);
+	if (off == 0)
+		return -ENODATA;
+	if ((off & (IVSHM_RGN_ALIGN - 1)) ||
+	    off < align_up(IVSHM_RGN_HDR_SIZE, IVSHM_RGN_ALIGN) ||
+	    off > lim || sizeof(*b) > lim - off)
+		return -EPROTO;
+	b = (const struct ivshm_rgn_label *)(r->base + off);
+	if (RD(b->magic) != IVSHM_LBL_MAGIC)
+		return -EPROTO;
+	copy_name(out, b->label);
+	nul = memchr(out, 0, IVSHM_RGN_LABEL_LEN);
+	if (!nul || !label_ok(out, (size_t)(nul - out)))
+		return -EPROTO;
+	return (int)(nul - out);
+}
+
+IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
+					const char *label)
+{
+	char cur[IVSHM_RGN_LABEL_LEN];
+	struct ivshm_rgn_label *b;
+	struct ivshm_rgn_hdr *h;
+	uint64_t next, off;
+	size_t len;
+	int64_t lim;
+
+	if (!r || !label)
+		return fail(EINVAL);
+	len = strnlen(label, IVSHM_RGN_LABEL_LEN);
+	if (!label_ok(label, len))
+		return fail(EINVAL);
+	lim = region_check(r);
+	if (lim < 0)
+		return fail((int)-lim);
+	if (label_read(r, (uint64_t)lim, cur) == (int)len &&
+	    !memcmp(cur, label, len))
+		return 0;
+
+	/* A new block (bump allocator, CAS: channel creators race with us). */
+	h = rgn(r);
+	next = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
+	for (;;) {
+		if (next < IVSHM_RGN_HDR_SIZE || next > (uint64_t)lim)
+			return fail(EPROTO);
+		off = align_up(next, IVSHM_RGN_ALIGN);
+		if (off > (uint64_t)lim || sizeof(*b) > (uint64_t)lim - off)
+			return fail(ENOSPC);
+		if (atomic_compare_exchange_weak(&h->alloc_next, &next,
+						 off + sizeof(*b)))
+			break;
+	}
+	b = (struct ivshm_rgn_label *)(r->base + off);
+	memset(b, 0, sizeof(*b));
+	b->magic = IVSHM_LBL_MAGIC;
+	memcpy(b->label, label, len);
+	atomic_store_explicit(&h->label_off, off, memory_order_release);
+	return 0;
+}
+
+IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
+					size_t cap)
+{
+	char cur[IVSHM_RGN_LABEL_LEN];
+	int64_t lim;
+	int len;
+
+	if (!r || !buf)
+		return fail(EINVAL);
+	lim = region_check(r);
+	if (lim < 0)
+		return fail((int)-lim);
+	len = label_read(r, (uint64_t)lim, cur);
+	if (len < 0)
+		return fail(-len);
+	if ((size_t)len >= cap)
+		return fail(ERANGE);
+	memcpy(buf, cur, (size_t)len + 1);
+	return len;
 }
 
 /* ---- channel table --------------------------------------------------- */

@@ -17,10 +17,12 @@
 
 #define IVSHM_RGN_MAGIC		0x4e47524d48535649ULL	/* "IVSHMRGN" */
 #define IVSHM_CHN_MAGIC		0x4e48434d48535649ULL	/* "IVSHMCHN" */
+#define IVSHM_LBL_MAGIC		0x4c424c4d48535649ULL	/* "IVSHMLBL" */
 #define IVSHM_RING_VERSION	1u
 
 #define IVSHM_RGN_MAX_CHANS	64u
 #define IVSHM_RGN_NAME_LEN	32u
+#define IVSHM_RGN_LABEL_LEN	32u
 #define IVSHM_RGN_HDR_SIZE	(64u + IVSHM_RGN_MAX_CHANS * 64u)	/* 4160 */
 #define IVSHM_RGN_ALIGN		64u
 
@@ -59,8 +61,21 @@ struct ivshm_rgn_hdr {
 	uint32_t max_chans;		/* IVSHM_RGN_MAX_CHANS */
 	uint32_t desc_size;		/* sizeof(struct ivshm_rgn_desc) */
 	_Atomic uint64_t alloc_next;	/* first unallocated byte offset */
-	uint64_t reserved[3];
+	_Atomic uint64_t label_off;	/* label block or 0 (was reserved) */
+	uint64_t reserved[2];
 	struct ivshm_rgn_desc desc[IVSHM_RGN_MAX_CHANS];
+};
+
+/*
+ * The region label (ivshm_region_set_label): 64 bytes allocated from
+ * alloc_next like a channel, written once, then published by a release
+ * store of its offset in label_off.  A new label is a new block.
+ */
+struct ivshm_rgn_label {
+	uint64_t magic;			/* IVSHM_LBL_MAGIC */
+	/* [A-Za-z0-9._-]{1,31}, not "." or "..", NUL-terminated and -padded */
+	char label[IVSHM_RGN_LABEL_LEN];
+	uint64_t reserved[3];
 };
 
 /* Per-side event/liveness line: written by its owner only. */
@@ -107,8 +122,13 @@ _Static_assert(offsetof(struct ivshm_rgn_hdr, region_size) == 16, "rgn.size");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, max_chans) == 24, "rgn.max");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, desc_size) == 28, "rgn.dsize");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, alloc_next) == 32, "rgn.alloc");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, label_off) == 40, "rgn.label");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, desc) == 64, "rgn.desc");
 _Static_assert(sizeof(struct ivshm_rgn_hdr) == IVSHM_RGN_HDR_SIZE, "rgn size");
+
+_Static_assert(sizeof(struct ivshm_rgn_label) == 64, "label size");
+_Static_assert(offsetof(struct ivshm_rgn_label, magic) == 0, "label.magic");
+_Static_assert(offsetof(struct ivshm_rgn_label, label) == 8, "label.label");
 
 _Static_assert(sizeof(struct ivshm_chn_evt) == 64, "evt size");
 _Static_assert(offsetof(struct ivshm_chn_evt, sleep) == 0, "evt.sleep");
