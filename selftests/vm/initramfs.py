@@ -83,6 +83,12 @@ def build(kver, build_dir, extra_files=()):
     tooldir = os.path.join(build_dir, "..", "tools")
     for t in sorted(os.listdir(tooldir)):
         binaries.append(_copy(os.path.join(tooldir, t), root, "/bin/" + t))
+    # udev runs IMPORT{program} helpers by name from its own directory:
+    # /lib/udev for bookworm's udev (this /lib is no /usr/lib symlink),
+    # /usr/lib/udev for newer ones.
+    for d in ("/lib/udev/", "/usr/lib/udev/"):
+        binaries.append(_copy(os.path.join(tooldir, "ivshm-udev-name"), root,
+                              d + "ivshm-udev-name"))
     for src, dst in extra_files:
         binaries.append(_copy(src, root, dst))
 

@@ -12,14 +12,21 @@ from hostpeer import HostPeer
 # MTRR, and the kernel downgrades write-back requests there to UC-.
 SHM_SIZE = 1 << 30
 VECTORS = 4
-# The host writes this at offset 0 of a plain device's memory before boot.
+# Before boot the host formats a plain device's memory as a libivshm ring
+# region labelled PLAIN_LABEL (udev links /dev/ivshm/by-name/PLAIN_LABEL;
+# the format writes only the first 4224 bytes) and writes BOOT_PATTERN at
+# BOOT_OFFSET, past the region's header, channel table and label.
+PLAIN_LABEL = "demo-plain"
+BOOT_OFFSET = 512 << 10
 BOOT_PATTERN = bytes.fromhex("49565348") + bytes(range(60))
 
 
 def _plain(objs, tag, size=SHM_SIZE):
     shm = vm.PlainShm(tag, size)
     objs.append(shm)
-    shm.shm[0:len(BOOT_PATTERN)] = BOOT_PATTERN
+    subprocess.run([os.path.join(vm.TOP, "build/tools/ivshm-udev-name"),
+                    "--format", shm.path, PLAIN_LABEL], check=True)
+    shm.shm[BOOT_OFFSET:BOOT_OFFSET + len(BOOT_PATTERN)] = BOOT_PATTERN
     return shm
 
 
@@ -41,8 +48,8 @@ def basic(kver, initrd, workdir, prefix):
         devs = [vm.plain_dev("plain0", shm),
                 vm.doorbell_dev("db0", srv, VECTORS)]
         g = vm.Guest("basic", kver, initrd, workdir, devs,
-                     ["driver_load", "driver_plain", "driver_doorbell",
-                      "driver_badinput", "lib_guest"])
+                     ["driver_load", "driver_names", "driver_plain",
+                      "driver_doorbell", "driver_badinput", "lib_guest"])
         objs.append(g)
         req = vm.Requests({"plain": shm}, peer, {})
         return vm.run_guests([g], req, prefix, 300)
