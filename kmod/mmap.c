@@ -128,7 +128,8 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
 	u64 total = idev->shm_size >> PAGE_SHIFT;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* VM_MAYSHARE: a MAP_SHARED mapping of a read-only open lacks VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff >= total || npages > total - vma->vm_pgoff)
 		return -EINVAL;

@@ -147,6 +147,28 @@ TEST_F(plain, mmap_refused)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* A read-only open maps read-only, shared; never writable. */
+TEST_F(plain, read_only_open)
+{
+	char path[80];
+	unsigned char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/%s", self->name);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	/* Past the ring region header and the boot pattern. */
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 600 << 10);
+	ASSERT_NE(MAP_FAILED, p);
+	self->mem[(600 << 10) + 7] = 0x42;
+	EXPECT_EQ(0x42, p[7]);
+	munmap(p, 4096);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	close(fd);
+}
+
 /* The guest's PAT table must list BAR2 as write-back while mapped. */
 TEST_F(plain, mapped_write_back)
 {

@@ -96,13 +96,6 @@ static void *map_ro(const char *path, size_t *size)
 		return NULL;
 	}
 	p = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED && errno == EINVAL) {
-		close(fd);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			goto fail;
-		p = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
-	}
 	if (p == MAP_FAILED)
 		goto fail;
 	close(fd);
