@@ -49,7 +49,7 @@ def basic(kver, initrd, workdir, prefix):
                 vm.doorbell_dev("db0", srv, VECTORS)]
         g = vm.Guest("basic", kver, initrd, workdir, devs,
                      ["driver_load", "driver_names", "driver_plain",
-                      "driver_doorbell", "driver_badinput", "lib_guest"])
+                      "driver_doorbell", "driver_badinput", "lib_guest", "cli_guest.sh"])
         objs.append(g)
         req = vm.Requests({"plain": shm}, peer, {})
         return vm.run_guests([g], req, prefix, 300)
