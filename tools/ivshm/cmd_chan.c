@@ -400,6 +400,19 @@ out:
 	return r;
 }
 
+/* Writing stdout failed: a reader that went away (EPIPE) ends us the way
+ * it ends other filters, by SIGPIPE (after detaching); else an error. */
+static int stdout_error(void)
+{
+	if (errno == EPIPE) {
+		stop_sig = SIGPIPE;
+		return EX_FAIL;
+	}
+	return fail_errno(errno, "write to stdout");
+}
+
+#define STDOUT_FAILED	(-100000)	/* recv_one: fflush(stdout) failed */
+
 /* Receive one message into @buf, waiting in slices: length or -errno. */
 static ssize_t recv_one(struct endpoint *ep, void *buf, size_t cap,
 			const struct chan_opts *o)
@@ -413,7 +426,7 @@ static ssize_t recv_one(struct endpoint *ep, void *buf, size_t cap,
 		return n;
 	/* nothing queued: show what we have before sleeping */
 	if (fflush(stdout))
-		return -errno;
+		return STDOUT_FAILED;
 	for (;;) {
 		ms = slice(o->timeout, start);
 		if (!ms)
@@ -465,6 +478,10 @@ int cmd_recv(int argc, char **argv)
 			r = EX_TIMEOUT;
 			break;
 		}
+		if (n == STDOUT_FAILED) {
+			r = stdout_error();
+			break;
+		}
 		if (n < 0) {
 			r = fail_errno((int)n, "%s: channel '%s': receive",
 				       target, name);
@@ -473,13 +490,13 @@ int cmd_recv(int argc, char **argv)
 		if (fwrite(buf, 1, n, stdout) != (size_t)n ||
 		    (!o.raw && (!n || buf[n - 1] != '\n') &&
 		     putchar('\n') == EOF)) {
-			r = fail_errno(errno, "write to stdout");
+			r = stdout_error();
 			break;
 		}
 		got++;
 	}
 	if (fflush(stdout) && r == EX_OK)
-		r = fail_errno(errno, "write to stdout");
+		r = stdout_error();
 out:
 	free(buf);
 	ep_close(&ep);

@@ -126,6 +126,12 @@ int cmd_wait(int argc, char **argv)
 		free(ev);
 		return no_doorbells(target);
 	}
+	if (n == -ENXIO) {
+		free(ev);
+		err_msg("%s: the device has no working interrupts (MSI-X could not be enabled)",
+			target);
+		return EX_FAIL;
+	}
 	if (n < 0) {
 		free(ev);
 		return fail_errno(n, "%s: wait", target);

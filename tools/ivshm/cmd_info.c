@@ -156,8 +156,10 @@ int cmd_info(int argc, char **argv)
 			json_bool(rs.err == 0);
 			json_key("state");
 			json_str(region_text(&rs));
-			json_key("magic");
-			json_u64(rs.magic);
+			json_key("magic");	/* a string: beyond 2^53 */
+			snprintf(sz, sizeof(sz), "0x%016llx",
+				 (unsigned long long)rs.magic);
+			json_str(sz);
 			json_key("version");
 			json_u64(rs.version);
 			if (!rs.err) {
