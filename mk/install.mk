@@ -34,6 +34,7 @@ LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 MANDIR		?= $(PREFIX)/share/man
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
 UDEVDIR		?= /usr/lib/udev
 SYSTEMDUNITDIR	?= /usr/lib/systemd/system
 TMPFILESDIR	?= /usr/lib/tmpfiles.d
@@ -69,7 +70,8 @@ INSTALLED_FILES = \
 	$(foreach r,$(UDEV_RULES),$(DESTDIR)$(UDEVDIR)/rules.d/$(notdir $(r))) \
 	$(foreach u,$(UNITS),$(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(u))) \
 	$(DESTDIR)$(TMPFILESDIR)/ivshm.conf \
-	$(DESTDIR)$(SYSUSERSDIR)/ivshm.conf
+	$(DESTDIR)$(SYSUSERSDIR)/ivshm.conf \
+	$(DESTDIR)$(BASHCOMPDIR)/ivshm
 
 install: lib tools
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
@@ -95,6 +97,7 @@ install: lib tools
 	done
 	$(INSTALL) -D -m 0644 systemd/ivshm.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/ivshm.conf
 	$(INSTALL) -D -m 0644 systemd/ivshm.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/ivshm.conf
+	$(INSTALL) -D -m 0644 completion/ivshm.bash $(DESTDIR)$(BASHCOMPDIR)/ivshm
 ifeq ($(DESTDIR),)
 	-ldconfig
 	-systemd-sysusers ivshm.conf

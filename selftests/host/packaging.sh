@@ -60,7 +60,8 @@ expected_files() {	# $1 = prefix, $2 = libdir
 	echo "$l/libivshm.so.1" "$l/libivshm.so" "$l/libivshm.a" \
 		"$l/pkgconfig/libivshm.pc" "$p/include/ivshm.h" \
 		/usr/lib/udev/rules.d/60-ivshm.rules \
-		/usr/lib/tmpfiles.d/ivshm.conf /usr/lib/sysusers.d/ivshm.conf
+		/usr/lib/tmpfiles.d/ivshm.conf /usr/lib/sysusers.d/ivshm.conf \
+		"$p/share/bash-completion/completions/ivshm"
 	for t in "$top"/tools/*/; do
 		t=$(basename "$t")
 		compgen -G "$top/tools/$t/*.c" >/dev/null || continue
