@@ -418,10 +418,12 @@ IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
  * it (empty, new generation): handles still attached to the old one get
  * -ECONNRESET; use it only when the peer is gone too (to resume after a
  * restart while the peer lives, attach with IVSHM_CHAN_TAKEOVER instead).
- * @sig may be NULL (polling).
+ * @sig may be NULL (polling).  When both sides create the same name at
+ * once, exactly one succeeds; the other gets EEXIST (attach then).
  * Return: a new handle (close with ivshm_chan_close), or NULL with errno
  * EINVAL, EEXIST, ENOSPC (no free slot or space), EPROTO (corrupt
- * region), ENOMEM.
+ * region), EAGAIN (region not formatted, or a concurrent creation of the
+ * name did not settle within a second), EPROTONOSUPPORT, ENOMEM.
  */
 IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 		const char *name, size_t ring_size, unsigned int flags,

@@ -30,6 +30,7 @@
  * latency, never a hang.
  */
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -505,6 +506,44 @@ static void chan_init_hdr(struct ivshm_chn_hdr *h, uint64_t ring,
 			      1, memory_order_relaxed);
 }
 
+/*
+ * Two creators of one name may each claim a slot before seeing the other's.
+ * Each writes its name into its claimed slot, then (after a full fence)
+ * looks for the name in the other slots: one of any two always sees the
+ * other.  A ready channel, or a claim in a lower slot, wins; a claim in a
+ * higher slot is waited for (it backs off or completes) for at most a
+ * second.  Return: 0 (ours is the only one), -EEXIST or -EAGAIN.
+ */
+static int claim_unique(const struct ivshm_region *r, unsigned int self,
+			const char *name, size_t nlen)
+{
+	uint64_t deadline = now_ns() + 1000000000ull;
+	struct desc_snap s;
+	unsigned int j;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	for (j = 0; j < IVSHM_RGN_MAX_CHANS; j++) {
+		if (j == self)
+			continue;
+		for (;;) {
+			uint32_t st;
+
+			if (now_ns() > deadline)
+				return -EAGAIN;
+			if (desc_read(r, j, &s) < 0)
+				continue;
+			st = IVSHM_DESC_ST(s.state);
+			if ((st != IVSHM_DESC_INIT && st != IVSHM_DESC_READY) ||
+			    !name_eq(&s, name, nlen))
+				break;
+			if (st == IVSHM_DESC_READY || j < self)
+				return -EEXIST;
+			sched_yield();
+		}
+	}
+	return 0;
+}
+
 static int role_of(unsigned int flags)
 {
 	unsigned int role = flags & ROLE_MASK;
@@ -599,6 +638,11 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 		goto out;
 	}
 	i = (unsigned int)slot;
+	memset(h->desc[i].name, 0, IVSHM_RGN_NAME_LEN);
+	memcpy(h->desc[i].name, name, nlen);
+	err = -claim_unique(r, i, name, nlen);
+	if (err)
+		goto free_slot;
 
 	/* Allocate space (bump allocator, CAS: both sides may create). */
 	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
@@ -616,8 +660,6 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 		if (atomic_compare_exchange_weak(&h->alloc_next, &cur, next))
 			break;
 	}
-	memset(h->desc[i].name, 0, IVSHM_RGN_NAME_LEN);
-	memcpy(h->desc[i].name, name, nlen);
 	h->desc[i].offset = off;
 	h->desc[i].size = area;
 	ch = (struct ivshm_chn_hdr *)(r->base + off);
