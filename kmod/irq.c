@@ -99,6 +99,21 @@ err_free:
 	return ret;
 }
 
+/* Vectors 0..n-1 of the allocated PCI IRQ vectors, each with @handler. */
+static int ivshm_setup_vectors(struct ivshm_device *idev, unsigned int n,
+			       irq_handler_t handler, unsigned long flags)
+{
+	int ret;
+
+	ret = ivshm_alloc_vectors(idev, n);
+	if (ret)
+		return ret;
+	ret = ivshm_request_irqs(idev, handler, flags);
+	if (ret)
+		ivshm_free_vectors(idev);
+	return ret;
+}
+
 static int ivshm_setup_msix(struct ivshm_device *idev)
 {
 	struct pci_dev *pdev = idev->pdev;
@@ -116,20 +131,13 @@ static int ivshm_setup_msix(struct ivshm_device *idev)
 		dev_warn(&pdev->dev, "only %d of %d MSI-X vectors allocated\n",
 			 got, want);
 
-	ret = ivshm_alloc_vectors(idev, got);
-	if (ret)
-		goto err_free_irq_vectors;
-	ret = ivshm_request_irqs(idev, ivshm_msix_handler, 0);
-	if (ret)
-		goto err_free_vectors;
+	ret = ivshm_setup_vectors(idev, got, ivshm_msix_handler, 0);
+	if (ret) {
+		pci_free_irq_vectors(pdev);
+		return ret;
+	}
 	idev->irq_mode = IVSHM_IRQ_MSIX;
 	return 0;
-
-err_free_vectors:
-	ivshm_free_vectors(idev);
-err_free_irq_vectors:
-	pci_free_irq_vectors(pdev);
-	return ret;
 }
 
 static int ivshm_setup_intx(struct ivshm_device *idev)
@@ -140,22 +148,15 @@ static int ivshm_setup_intx(struct ivshm_device *idev)
 	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_INTX);
 	if (ret < 0)
 		return ret;
-	ret = ivshm_alloc_vectors(idev, 1);
-	if (ret)
-		goto err_free_irq_vectors;
-	ret = ivshm_request_irqs(idev, ivshm_intx_handler, IRQF_SHARED);
-	if (ret)
-		goto err_free_vectors;
+	ret = ivshm_setup_vectors(idev, 1, ivshm_intx_handler, IRQF_SHARED);
+	if (ret) {
+		pci_free_irq_vectors(pdev);
+		return ret;
+	}
 	/* Unmask: INTx is asserted while status & mask is non-zero. */
 	writel(0xffffffff, idev->regs + IVSHM_REG_INTR_MASK);
 	idev->irq_mode = IVSHM_IRQ_INTX;
 	return 0;
-
-err_free_vectors:
-	ivshm_free_vectors(idev);
-err_free_irq_vectors:
-	pci_free_irq_vectors(pdev);
-	return ret;
 }
 
 /*

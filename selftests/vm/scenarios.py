@@ -39,39 +39,37 @@ def _server(objs, workdir):
     return srv, peer
 
 
-def basic(kver, initrd, workdir, prefix):
-    """One guest, one plain and one doorbell device: the driver's ABI."""
+def _plain_and_doorbell(kver, initrd, workdir, prefix, name, tests,
+                        append="", timeout=300):
+    """One guest with a plain device and a doorbell device on our server,
+    with a host peer."""
     objs = []
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
         devs = [vm.plain_dev("plain0", shm),
                 vm.doorbell_dev("db0", srv, VECTORS)]
-        g = vm.Guest("basic", kver, initrd, workdir, devs,
-                     ["driver_load", "driver_names", "driver_plain",
-                      "driver_doorbell", "driver_badinput", "lib_guest", "cli_guest.sh"])
+        g = vm.Guest(name, kver, initrd, workdir, devs, tests, append=append)
         objs.append(g)
         req = vm.Requests({"plain": shm}, peer, {})
-        return vm.run_guests([g], req, prefix, 300)
+        return vm.run_guests([g], req, prefix, timeout)
     finally:
         vm.cleanup(reversed(objs))
+
+
+def basic(kver, initrd, workdir, prefix):
+    """The driver's ABI, the library's guest backend and the CLI."""
+    return _plain_and_doorbell(
+        kver, initrd, workdir, prefix, "basic",
+        ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
+         "driver_badinput", "lib_guest", "cli_guest.sh"])
 
 
 def nomsi(kver, initrd, workdir, prefix):
     """pci=nomsi: doorbell devices bind and map, interrupt calls fail."""
-    objs = []
-    try:
-        shm = _plain(objs, "plain")
-        srv, peer = _server(objs, workdir)
-        devs = [vm.plain_dev("plain0", shm),
-                vm.doorbell_dev("db0", srv, VECTORS)]
-        g = vm.Guest("nomsi", kver, initrd, workdir, devs, ["driver_nomsi"],
-                     append="pci=nomsi")
-        objs.append(g)
-        req = vm.Requests({"plain": shm}, peer, {})
-        return vm.run_guests([g], req, prefix, 180)
-    finally:
-        vm.cleanup(reversed(objs))
+    return _plain_and_doorbell(kver, initrd, workdir, prefix, "nomsi",
+                               ["driver_nomsi"], append="pci=nomsi",
+                               timeout=180)
 
 
 def hotplug(kver, initrd, workdir, prefix):
