@@ -106,7 +106,7 @@ def kvm_works(kver):
              "-display", "none", "-nodefaults", "-no-reboot",
              "-serial", "stdio", "-kernel", "/boot/vmlinuz-" + kver,
              "-append", "console=ttyS0 panic=-1"],
-            capture_output=True, timeout=30)
+            capture_output=True, timeout=10)
         ok = b"Kernel panic" in r.stdout
     except subprocess.TimeoutExpired:
         ok = False
