@@ -213,48 +213,6 @@ static void ep_close(struct endpoint *ep)
 	ivshm_close(ep->dev);
 }
 
-/*
- * Two processes creating the same channel at once may both succeed, in
- * different table slots (ivshm_chan_create() does not re-check the name
- * after claiming a slot).  Attaching always finds the lowest slot, so the
- * lowest one is the channel: if its @role side is not attached (by us),
- * ours is a duplicate: leave it (an orphan entry) and attach to the lowest.
- * Entries still being created are waited for.
- * Return: true if we must re-attach.
- */
-static bool created_duplicate(struct ivshm_region *reg, const char *name,
-			      unsigned int role)
-{
-	struct ivshm_chan_info ci[IVSHM_CHAN_MAX];
-	uint64_t end = ms_now() + 500;
-	int i, n, first, init;
-
-	for (;;) {
-		n = ivshm_region_channels(reg, ci, IVSHM_CHAN_MAX);
-		if (n < 0)
-			return false;
-		if (n > IVSHM_CHAN_MAX)
-			n = IVSHM_CHAN_MAX;
-		first = -1;
-		init = 0;
-		for (i = 0; i < n; i++) {
-			if (ci[i].state == IVSHM_CHAN_STATE_INIT)
-				init++;
-			else if (ci[i].state == IVSHM_CHAN_STATE_READY &&
-				 !strcmp(ci[i].name, name) && first < 0)
-				first = i;
-		}
-		if (!init || ms_now() >= end)
-			break;
-		usleep(1000);
-	}
-	if (first < 0)
-		return false;
-	return !(ci[first].flags & (role == IVSHM_CHAN_PRODUCER ?
-				    IVSHM_CHAN_INFO_PRODUCER :
-				    IVSHM_CHAN_INFO_CONSUMER));
-}
-
 /* Open the target, the region and the channel as @role: exit code. */
 static int ep_open(struct endpoint *ep, const char *target, const char *name,
 		   unsigned int role, const struct chan_opts *o)
@@ -293,11 +251,6 @@ static int ep_open(struct endpoint *ep, const char *target, const char *name,
 		if (r == ENOENT && o->create) {
 			ep->chan = ivshm_chan_create(ep->reg, name,
 						     o->ring_size, role, sig);
-			if (ep->chan && created_duplicate(ep->reg, name, role)) {
-				ivshm_chan_close(ep->chan);
-				ep->chan = NULL;
-				continue;	/* attach to the first one */
-			}
 			if (ep->chan)
 				break;
 			r = errno;
