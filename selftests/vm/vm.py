@@ -278,6 +278,8 @@ class Requests:
                 else "error no DEVICE_DELETED"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
+            if callable(spec):          # new ids for each plug
+                spec = spec()
             if "object" in spec:
                 r = guest.qmp("object-add", **spec["object"])
                 if "error" in r:
