@@ -7,7 +7,7 @@ import subprocess
 
 import vm
 from hostpeer import HostPeer
-from ringer import Ringer
+from ringer import Ringer, RingerRequests
 
 # 1 GiB, sparse: firmware (SeaBIOS) then places the 64-bit BAR above 4 GiB,
 # where its MTRRs allow write-back; the 32-bit PCI hole is uncached by
@@ -136,14 +136,23 @@ def fuzz(kver, initrd, workdir, prefix):
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
-        objs.append(Ringer(srv.path, VECTORS, exclude=[peer.id]))
+        ringer = Ringer(srv.path, VECTORS, exclude=[peer.id])
+        objs.append(ringer)
         g = vm.Guest("fuzz", kver, initrd, workdir, _hotplug_devs(shm, srv),
                      ["driver_fuzz"], append=append, smp=2)
         objs.append(g)
         plugs = itertools.count()
-        replug = {d: (lambda d=d: _replug(shm, srv, d, str(next(plugs))))
-                  for d in ("plain0", "db0")}
-        req = vm.Requests({"plain": shm}, peer, replug)
+        chardevs = {"db0": "ch-db0"}
+
+        def replug(dev_id):
+            spec = _replug(shm, srv, dev_id, str(next(plugs)))
+            if "chardev" in spec:
+                chardevs[dev_id] = spec["chardev"]["id"]
+            return spec
+        req = RingerRequests({"plain": shm}, peer,
+                             {d: (lambda d=d: replug(d))
+                              for d in ("plain0", "db0")},
+                             ringer, chardevs)
         return vm.run_guests([g], req, prefix, secs + 240)
     finally:
         vm.cleanup(reversed(objs))
