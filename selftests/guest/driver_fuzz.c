@@ -59,8 +59,9 @@
 /* The churn processes finish their cycle: the host waits 30 s at most
  * for an unplug to complete. */
 #define CHURN_BOUND_S	50
-/* No host unplug/plug cycle starts with less than this left. */
-#define HOST_CYCLE_S	12
+/* No host unplug/plug cycle starts with less than this left (one takes
+ * about a second here, unless the guest does not let the device go). */
+#define HOST_CYCLE_S	3
 #define FINAL_BOUND_S	90
 #define REBOOT_AFTER_S	20
 /* Threads dup2() onto their own numbers, far above what open() returns. */
@@ -1240,6 +1241,22 @@ static int write_str(const char *path, const char *s)
 	return ret;
 }
 
+/* Does /sys/bus/pci/devices/DEV/ATTR start with want? */
+static bool pci_attr_is(const char *dev, const char *attr, const char *want)
+{
+	char path[300], buf[16] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n >= (ssize_t)strlen(want) && !strncmp(buf, want, strlen(want));
+}
+
 /* Names (0000:bb:dd.f) of the ivshmem PCI devices, bound or not. */
 static int ivshm_pci(char names[][16], int max, int unbound_only)
 {
@@ -1248,32 +1265,12 @@ static int ivshm_pci(char names[][16], int max, int unbound_only)
 	int n = 0;
 
 	while (d && (de = readdir(d)) && n < max) {
-		char path[300], id[16] = "";
-		int fd;
+		char path[300];
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' ||
+		    !pci_attr_is(de->d_name, "vendor", "0x1af4") ||
+		    !pci_attr_is(de->d_name, "device", "0x1110"))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-			 de->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0 || read(fd, id, sizeof(id) - 1) < 6 ||
-		    strncmp(id, "0x1af4", 6)) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		close(fd);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 de->d_name);
-		memset(id, 0, sizeof(id));
-		fd = open(path, O_RDONLY);
-		if (fd < 0 || read(fd, id, sizeof(id) - 1) < 6 ||
-		    strncmp(id, "0x1110", 6)) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		close(fd);
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver",
 			 de->d_name);
 		if (unbound_only && !access(path, F_OK))
@@ -1359,7 +1356,7 @@ static void churn_host(uint64_t seed, uint64_t until_us)
 		if (host_req(t, OP_UNPLUG, ans, sizeof(ans), id))
 			snprintf(sh->host_err, sizeof(sh->host_err),
 				 "unplug %s: %s", id, ans);
-		sleep_ms(rnd(t, 1000));
+		sleep_ms(rnd(t, 500));
 		/* An unplug that failed may still complete later. */
 		for (int tries = 0; tries < 3; tries++) {
 			if (!host_req(t, OP_PLUG, ans, sizeof(ans), id))
@@ -1370,7 +1367,7 @@ static void churn_host(uint64_t seed, uint64_t until_us)
 				break;
 			sleep_ms(3000);
 		}
-		sleep_ms(500 + rnd(t, 1500));
+		sleep_ms(200 + rnd(t, 800));
 	}
 	_exit(0);
 }
@@ -1401,6 +1398,9 @@ static void show_stuck(pid_t pid, const char *what)
 		if (fd >= 0)
 			close(fd);
 		buf[n > 0 ? n : 0] = 0;
+		/* pid (comm) state ...: zombies wait for a stuck parent. */
+		if (strstr(buf, ") Z "))
+			continue;
 		printf("# stuck %s %d task %d in %s: %s", what, pid, tid,
 		       op >= 0 ? op_name[op] : "-", buf);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", pid,
@@ -1591,7 +1591,8 @@ static int left_in_groups(const pid_t *groups, int n, bool show)
 		buf[len] = 0;
 		/* pid (comm) state ppid pgrp ... */
 		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1)
+		if (!p || p[2] == 'Z' ||
+		    sscanf(p + 2, "%*c %*d %d", &pgrp) != 1)
 			continue;
 		for (int i = 0; i < n; i++)
 			if (pgrp == groups[i]) {

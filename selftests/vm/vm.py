@@ -137,6 +137,8 @@ class Guest:
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
         for d in devices:
             cmd += d
+        # Everything the guest prints on ttyS0 (TAP, requests), kept.
+        self.tests_log = open(os.path.join(workdir, name + "-tests.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=open(self.console + ".qemu", "w"),
@@ -150,6 +152,7 @@ class Guest:
             return []
         if not data:
             self.done = True
+        self.tests_log.write(data)
         self.buf += data
         *lines, self.buf = self.buf.split(b"\n")
         return [ln.decode(errors="replace").rstrip("\r") for ln in lines]
@@ -189,6 +192,7 @@ class Guest:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self.tests_log.close()
         if self.qmp_sock:
             self.qmp_sock.close()
         for p in (self.qmp_path,):
