@@ -1567,6 +1567,40 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
+/* Tasks of pid that are not zombies (a dead leader may have live threads). */
+static int live_tasks(int pid)
+{
+	char path[64], buf[512];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		int fd;
+		ssize_t len;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid,
+			 de->d_name);
+		fd = open(path, O_RDONLY);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		p = strrchr(buf, ')');
+		n += p && p[1] == ' ' && p[2] != 'Z';
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* Processes of the workers' groups (forked children included) still there. */
 static int left_in_groups(const pid_t *groups, int n, bool show)
 {
@@ -1591,11 +1625,10 @@ static int left_in_groups(const pid_t *groups, int n, bool show)
 		buf[len] = 0;
 		/* pid (comm) state ppid pgrp ... */
 		p = strrchr(buf, ')');
-		if (!p || p[2] == 'Z' ||
-		    sscanf(p + 2, "%*c %*d %d", &pgrp) != 1)
+		if (!p || sscanf(p + 2, "%*c %*d %d", &pgrp) != 1)
 			continue;
 		for (int i = 0; i < n; i++)
-			if (pgrp == groups[i]) {
+			if (pgrp == groups[i] && live_tasks(pid)) {
 				left++;
 				if (show)
 					show_stuck(pid, "fuzzer");
