@@ -548,6 +548,9 @@ struct ivshm_chan_stats {
 	uint64_t notifies;	/* doorbells rung for the peer */
 	uint64_t waits;		/* calls that had to wait (spin or sleep) */
 	uint64_t sleeps;	/* signal->wait calls (or polling sleeps) */
+	uint64_t backstops;	/* sleeps ended by their re-check timeout with
+				 * the ring ready: a lost doorbell (never, if
+				 * the protocol is right) */
 };
 
 /* Copy the counters into *@st.  Return: 0 or -EINVAL. */

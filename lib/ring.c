@@ -40,6 +40,7 @@
 
 #include "ivshm.h"
 #include "ring_layout.h"
+#include "test_hook.h"
 
 _Static_assert(IVSHM_REGION_HDR_SIZE == IVSHM_RGN_HDR_SIZE, "public size");
 _Static_assert(IVSHM_CHAN_HDR_SIZE == IVSHM_CHN_HDR_SIZE, "public size");
@@ -927,6 +928,7 @@ static void announce(struct ivshm_chan *c, uint64_t need)
 	atomic_store_explicit(&c->my_evt->sleep, c->sleep_seq,
 			      memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
+	TEST_HOOK(IVSHM_HOOK_ANNOUNCED);
 }
 
 static void unannounce(struct ivshm_chan *c)
@@ -943,6 +945,7 @@ static inline void kick_consumer(struct ivshm_chan *c)
 {
 	uint32_t s;
 
+	TEST_HOOK(IVSHM_HOOK_PUBLISHED);
 	atomic_signal_fence(memory_order_seq_cst);
 	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_relaxed);
 	if (unlikely((s & 1) && s != c->kicked)) {
@@ -957,6 +960,7 @@ static inline void kick_producer(struct ivshm_chan *c)
 	uint32_t s;
 	uint64_t want;
 
+	TEST_HOOK(IVSHM_HOOK_PUBLISHED);
 	atomic_signal_fence(memory_order_seq_cst);
 	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_acquire);
 	if (unlikely((s & 1) && s != c->kicked)) {
@@ -1069,6 +1073,13 @@ static int __attribute__((noinline)) chan_wait(struct ivshm_chan *c,
 				if (r)
 					return r < 0 ? r : 0;
 				return fail(-w);
+			}
+			if (w == -ETIMEDOUT) {
+				r = ready(c, need);
+				if (r) {
+					c->stats.backstops++;
+					return r < 0 ? r : 0;
+				}
 			}
 		}
 		r = ready(c, need);
