@@ -12,6 +12,8 @@
  *   arm:	ivshm_chan_arm, then poll(2) on ivshm_chan_fd with no timeout
  *		at all: nothing but the doorbell wakes it.
  *
+ * Half of the receives sleep at once (spin 0), the others spin first, so
+ * that a sleeper is often raced by a peer that is awake (recv_one).
  * Random 0-2 us delays are injected on both sides inside the protocol
  * (lib/test_hook.h): between publishing an index and reading the peer's
  * sleep word, and between announcing sleep and re-checking the ring.  Those
@@ -31,7 +33,9 @@
  * It asserts none, at most 1.05 doorbells per sleep, and prints the counts.
  *
  * IVSHM_WAKEUP_ROUNDTRIPS (default 5000000) is the total over both modes;
- * IVSHM_WAKEUP_SECONDS (default 80) caps the time of both together.
+ * IVSHM_WAKEUP_SECONDS (default 80) caps the time of both together (a run
+ * cut short by it must still reach a tenth of the target);
+ * IVSHM_WAKEUP_NO_DELAYS turns the injected delays off.
  */
 #include <errno.h>
 #include <poll.h>
@@ -105,23 +109,25 @@ static uint64_t xs(void)
 	return rnd;
 }
 
-/*
- * The protocol's delay points: half the time none, else 0-2 us of
- * spinning (a sleep would hand the CPU to the peer and hide the races).
- */
-void ivshm_test_hook(enum ivshm_test_point point)
+/* Half the time nothing, else 0-2 us of spinning (a sleep would hand the
+ * CPU to the peer and hide the races). */
+static void delay(void)
 {
-	uint64_t x, end;
+	uint64_t x = xs(), end;
 
-	(void)point;
-	if (!atomic_load_explicit(&delays_on, memory_order_relaxed))
-		return;
-	x = xs();
 	if (x & 1)
 		return;
 	end = now_ns() + (x >> 8) % 2001;
 	while (now_ns() < end)
 		;
+}
+
+/* The protocol's delay points (lib/test_hook.h). */
+void ivshm_test_hook(enum ivshm_test_point point)
+{
+	(void)point;
+	if (atomic_load_explicit(&delays_on, memory_order_relaxed))
+		delay();
 }
 
 static bool doorbell_pending(int fd)
@@ -186,30 +192,41 @@ static int efd_wait(void *ctx, int timeout_ms)
 	return 0;
 }
 
-/* Receive message @want, in the variant's way of sleeping. */
+/*
+ * Receive message @want, in the variant's way of sleeping.  Half of the
+ * receives sleep at once (spin 0); the others spin up to 20 us, so that
+ * this side is awake when the peer's message comes and replies while the
+ * peer is announcing its own sleep: the race a lost wakeup needs, which
+ * two sides that always sleep first never run into (each reply then comes
+ * microseconds after the other side went to sleep).
+ */
 static int recv_one(struct ivshm_chan *c, uint64_t want)
 {
+	uint64_t x = xs(), spin_us = x & 1 ? 0 : 20, end;
 	uint64_t v;
 	ssize_t n;
 	int r;
 
 	if (!sh->arm) {
+		ivshm_chan_set_spin(c, (unsigned int)spin_us);
 		n = ivshm_chan_recv(c, &v, sizeof(v), -1);
 	} else {
-		for (;;) {
+		end = now_ns() + spin_us * 1000;
+		do
 			n = ivshm_chan_recv(c, &v, sizeof(v), 0);
-			if (n != -EAGAIN)
-				break;
+		while (n == -EAGAIN && now_ns() < end);
+		while (n == -EAGAIN) {
 			r = ivshm_chan_arm(c);
-			if (r == 1)
-				continue;
 			if (r < 0)
 				return r;
-			sh->s[me].sleeps++;
-			if (sleep_on_doorbell(-1) < 0)
-				return -errno;
-			/* consume the doorbell, then look at the ring */
-			drain(sh->efd[me]);
+			if (r == 0) {
+				sh->s[me].sleeps++;
+				if (sleep_on_doorbell(-1) < 0)
+					return -errno;
+				/* consume the doorbell, then look at the ring */
+				drain(sh->efd[me]);
+			}
+			n = ivshm_chan_recv(c, &v, sizeof(v), 0);
 		}
 	}
 	if (n < 0)
@@ -222,7 +239,11 @@ static int recv_one(struct ivshm_chan *c, uint64_t want)
 
 static int send_one(struct ivshm_chan *c, uint64_t v)
 {
-	int r = ivshm_chan_send(c, &v, sizeof(v), -1);
+	int r;
+
+	if (atomic_load_explicit(&delays_on, memory_order_relaxed))
+		delay();
+	r = ivshm_chan_send(c, &v, sizeof(v), -1);
 
 	if (r == 0) {
 		atomic_store(&sh->s[me].sent_ns, now_ns());
@@ -270,7 +291,6 @@ static int play(struct ivshm_chan *tx, struct ivshm_chan *rx)
 	int ret = 0;
 
 	ivshm_chan_set_spin(tx, 0);
-	ivshm_chan_set_spin(rx, 0);
 	for (i = 0; !atomic_load(&sh->stop); i++) {
 		if (me == PARENT) {
 			if (i == sh->target || now_ns() > sh->deadline_ns) {
@@ -440,8 +460,16 @@ TEST_F_TIMEOUT(wake, ping_pong, 300)
 	EXPECT_EQ(0, rescued);
 	EXPECT_EQ(0, backstops);
 	EXPECT_LE(bells * 100, sleeps * 105);
-	/* enough round trips, and enough of them slept, to mean something */
-	EXPECT_EQ(sh->target, rt);
+	/*
+	 * Enough round trips, and enough of them slept, to mean something.
+	 * A loaded machine may hit the time cap first (then say so), but not
+	 * with less than a tenth of the target.
+	 */
+	if (rt < sh->target)
+		TH_LOG("time cap (%llu s) hit before %llu round trips",
+		       (unsigned long long)(secs * variant->share_pct / 100),
+		       (unsigned long long)sh->target);
+	EXPECT_LE(sh->target / 10, rt);
 	EXPECT_LT(rt / 2, sleeps);
 	ivshm_region_close(r);
 	close(sh->efd[PARENT]);
