@@ -808,6 +808,8 @@ int check_peer(struct ivshm_chan *c)
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+		if (unlikely(chan_current(c)))				\
+			return fail(ECONNRESET);			\
 	} while (0)
 
 static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
@@ -846,12 +848,22 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 	return 0;
 }
 
-static inline void do_commit(struct ivshm_chan *c)
+/*
+ * Publish the reservations.  A handle that was replaced (TAKEOVER, RESET)
+ * publishes nothing: checked right before the store, after the records
+ * were written (see "Takeover and reset" in docs/wire-format.md).
+ */
+static inline int do_commit(struct ivshm_chan *c)
 {
 	if (c->head == c->pub)
-		return;
+		return 0;
+	if (unlikely(chan_current(c))) {
+		c->head = c->pub;
+		return fail(ECONNRESET);
+	}
 	c->pub = c->head;
 	wake_publish(c, c->pub);
+	return 0;
 }
 
 IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
@@ -866,8 +878,7 @@ IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
 IVSHM_EXPORT int ivshm_chan_commit(struct ivshm_chan *c)
 {
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
-	do_commit(c);
-	return 0;
+	return do_commit(c);
 }
 
 IVSHM_EXPORT int ivshm_chan_abort(struct ivshm_chan *c)
@@ -886,13 +897,14 @@ IVSHM_EXPORT int ivshm_chan_send(struct ivshm_chan *c, const void *data,
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
 	if (unlikely(!data && len))
 		return fail(EINVAL);
-	do_commit(c);
+	r = do_commit(c);
+	if (unlikely(r < 0))
+		return r;
 	r = do_reserve(c, len, &p, timeout_ms);
 	if (unlikely(r < 0))
 		return r;
 	memcpy(p, data, len);
-	do_commit(c);
-	return 0;
+	return do_commit(c);
 }
 
 IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
@@ -905,7 +917,9 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
 	if (unlikely(!msgs && n))
 		return fail(EINVAL);
-	do_commit(c);
+	r = do_commit(c);
+	if (unlikely(r < 0))
+		return r;
 	for (i = 0; i < n; i++) {
 		r = do_reserve(c, msgs[i].iov_len, &p, i ? 0 : timeout_ms);
 		if (unlikely(r < 0)) {
@@ -915,8 +929,8 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 		}
 		memcpy(p, msgs[i].iov_base, msgs[i].iov_len);
 	}
-	do_commit(c);
-	return (int)i;
+	r = do_commit(c);
+	return r < 0 ? r : (int)i;
 }
 
 /* ---- consumer -------------------------------------------------------- */
@@ -965,13 +979,19 @@ static inline int do_peek(struct ivshm_chan *c, const void **data,
 	}
 }
 
-static inline void do_release(struct ivshm_chan *c)
+/* Free what was peeked; a replaced handle frees nothing (as do_commit). */
+static inline int do_release(struct ivshm_chan *c)
 {
 	c->held = 0;
 	if (c->rd == c->rel)
-		return;
+		return 0;
+	if (unlikely(chan_current(c))) {
+		c->rd = c->rel;
+		return fail(ECONNRESET);
+	}
 	c->rel = c->rd;
 	wake_publish(c, c->rel);
+	return 0;
 }
 
 IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
@@ -986,8 +1006,7 @@ IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
 IVSHM_EXPORT int ivshm_chan_release(struct ivshm_chan *c)
 {
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
-	do_release(c);
-	return 0;
+	return do_release(c);
 }
 
 IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
@@ -1002,7 +1021,9 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
 	if (unlikely(!buf && cap))
 		return fail(EINVAL);
-	do_release(c);
+	r = do_release(c);
+	if (unlikely(r < 0))
+		return r;
 	rd = c->rd;
 	held = c->held;
 	r = do_peek(c, &p, &len, timeout_ms);
@@ -1014,8 +1035,8 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 		return fail(EMSGSIZE);
 	}
 	memcpy(buf, p, len);
-	do_release(c);
-	return (ssize_t)len;
+	r = do_release(c);
+	return r < 0 ? r : (ssize_t)len;
 }
 
 IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
@@ -1026,12 +1047,14 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 	unsigned int n = 0;
 	const void *p;
 	size_t len;
-	int r;
+	int r, stop;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
 	if (unlikely(!cb))
 		return fail(EINVAL);
-	do_release(c);
+	r = do_release(c);
+	if (unlikely(r < 0))
+		return r;
 	while (n < max) {
 		r = do_peek(c, &p, &len, n ? 0 : timeout_ms);
 		if (unlikely(r < 0)) {
@@ -1040,14 +1063,17 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 			return r;
 		}
 		n++;
-		r = cb(p, len, arg);
-		if (c->rd - c->rel >= step)
-			do_release(c);
-		if (r)
+		stop = cb(p, len, arg);
+		if (c->rd - c->rel >= step) {
+			r = do_release(c);
+			if (unlikely(r < 0))
+				return r;
+		}
+		if (stop)
 			break;
 	}
-	do_release(c);
-	return (int)n;
+	r = do_release(c);
+	return r < 0 ? r : (int)n;
 }
 
 /* ---- misc ------------------------------------------------------------ */
@@ -1069,6 +1095,8 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		return fail(EINVAL);
 	if (unlikely(c->err))
 		return fail(c->err);
+	if (unlikely(chan_current(c)))
+		return fail(ECONNRESET);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
 		if (c->rd != c->prod_cache)

@@ -72,6 +72,25 @@ int chan_broken(struct ivshm_chan *c) __attribute__((cold));
 /* ring.c: 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
 int check_peer(struct ivshm_chan *c);
 
+/*
+ * Is this handle still the owner of its side of this channel generation?
+ * A RESET (new generation) or a TAKEOVER (our epoch bumped by another
+ * attach) makes it stale: from then on it must not publish, nor hand out
+ * ring space to write.  Both words sit on lines that stay in our cache
+ * (line 0 is read-only, the event line is our own): two loads.
+ * 0 or -ECONNRESET (sticky).
+ */
+static inline int chan_current(struct ivshm_chan *c)
+{
+	if (likely(atomic_load_explicit(&c->hdr->gen, memory_order_relaxed) ==
+		   c->gen &&
+		   atomic_load_explicit(&c->my_evt->epoch,
+					memory_order_relaxed) == c->my_epoch))
+		return 0;
+	c->err = ECONNRESET;
+	return -ECONNRESET;
+}
+
 /* Producer: does @need bytes fit after head?  1 yes, 0 no, <0 broken. */
 static inline int prod_space(struct ivshm_chan *c, uint64_t need)
 {
@@ -82,7 +101,7 @@ static inline int prod_space(struct ivshm_chan *c, uint64_t need)
 	cons = atomic_load_explicit(c->peer_idx, memory_order_acquire);
 	/* cons_cache <= cons <= pub, modulo 2^64, 8-aligned */
 	if (unlikely(cons - c->cons_cache > c->pub - c->cons_cache ||
-		     (cons & 7)))
+		     (cons & 7) || chan_current(c)))
 		return chan_broken(c);
 	c->cons_cache = cons;
 	return c->head + need - cons <= c->size;
@@ -96,7 +115,7 @@ static inline int cons_fetch(struct ivshm_chan *c)
 	prod = atomic_load_explicit(c->peer_idx, memory_order_acquire);
 	/* prod_cache <= prod <= rel + size, modulo 2^64, 8-aligned */
 	if (unlikely(prod - c->prod_cache > c->rel + c->size - c->prod_cache ||
-		     (prod & 7)))
+		     (prod & 7) || chan_current(c)))
 		return chan_broken(c);
 	c->prod_cache = prod;
 	return prod != c->rd;
