@@ -12,8 +12,8 @@
  *   arm:	ivshm_chan_arm, then poll(2) on ivshm_chan_fd with no timeout
  *		at all: nothing but the doorbell wakes it.
  *
- * Half of the receives sleep at once (spin 0), the others spin first, so
- * that a sleeper is often raced by a peer that is awake (recv_one).
+ * Most receives sleep at once (spin 0), some spin first, so that a
+ * sleeper is often raced by a peer that is awake (recv_one).
  * Random 0-2 us delays are injected on both sides inside the protocol
  * (lib/test_hook.h): between publishing an index and reading the peer's
  * sleep word, and between announcing sleep and re-checking the ring.  Those
@@ -193,16 +193,18 @@ static int efd_wait(void *ctx, int timeout_ms)
 }
 
 /*
- * Receive message @want, in the variant's way of sleeping.  Half of the
- * receives sleep at once (spin 0); the others spin up to 20 us, so that
- * this side is awake when the peer's message comes and replies while the
- * peer is announcing its own sleep: the race a lost wakeup needs, which
- * two sides that always sleep first never run into (each reply then comes
- * microseconds after the other side went to sleep).
+ * Receive message @want, in the variant's way of sleeping.  Three in four
+ * receives sleep at once (spin 0); the others spin up to 10 us first, so
+ * that this side is awake when the peer's message comes and replies while
+ * the peer is announcing its own sleep: the race a lost wakeup needs,
+ * which two sides that always sleep first never run into (each reply then
+ * comes microseconds after the other side went to sleep).  More spinning
+ * finds more races but costs round trips: a spinner holds one of the CPUs
+ * its peer needs.
  */
 static int recv_one(struct ivshm_chan *c, uint64_t want)
 {
-	uint64_t x = xs(), spin_us = x & 1 ? 0 : 20, end;
+	uint64_t x = xs(), spin_us = x % 4 ? 0 : 10, end;
 	uint64_t v;
 	ssize_t n;
 	int r;
