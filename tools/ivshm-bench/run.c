@@ -185,13 +185,17 @@ static void child_main(const struct bench_case *bc, struct run *r, int cpu)
 }
 
 /* Wait for the consumer: it normally ends right after the producer; after
- * a while tell it to stop, later kill it. */
+ * a while tell it to stop, later kill it.  After a failure on our side it
+ * gets a second to record its own view, then is killed (it may be blocked
+ * in a wait for a message that will not come). */
 static void reap(struct run *r, pid_t pid)
 {
 	double t = now_s(), stop = t + BLOCK_MS / 1000.0 + 5, kill_at = stop + 5;
 	int status, told = 0;
 	pid_t w;
 
+	if (r->fail[0])
+		stop = kill_at = t + 1;
 	for (;;) {
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
@@ -271,13 +275,19 @@ int run_case(const struct bench_case *bc, struct run *r, int cpu_a,
 		if (pid > 0)
 			reap(r, pid);
 	}
-	/* both sides' failures: often one is the consequence of the other */
-	if (r->ctl->fail[0] && r->fail[0] && strncmp(r->fail, "stopped", 7)) {
+	/* both sides' failures: often one is the consequence of the other;
+	 * "stopped" only says the other side failed */
+	if (r->ctl->fail[0] && !strncmp(r->ctl->fail, "stopped", 7) &&
+	    r->fail[0]) {
+		/* ours says it all */
+	} else if (r->ctl->fail[0] && r->fail[0] &&
+		   strncmp(r->fail, "stopped", 7)) {
 		char mine[FAIL_MAX];
 
 		memcpy(mine, r->fail, sizeof(mine));
-		snprintf(r->fail, sizeof(r->fail), "consumer: %.66s; producer: %.66s",
-			 r->ctl->fail, mine);
+		snprintf(r->fail, sizeof(r->fail),
+			 "consumer: %.66s; producer: %.66s", r->ctl->fail,
+			 mine);
 	} else if (r->ctl->fail[0]) {
 		snprintf(r->fail, sizeof(r->fail), "consumer: %.140s",
 			 r->ctl->fail);
