@@ -38,7 +38,7 @@ failed=0
 
 # 1. the fixed names
 n=$((n + 1))
-if [ "$("$bench" --list | tr '\n' ' ')" = "$(echo $cases) " ]; then
+if [ "$("$bench" --list 2>&1 | tr '\n' ' ')" = "$(echo $cases) " ]; then
 	echo "ok $n case names are the fixed ones"
 else
 	failed=1
@@ -152,7 +152,11 @@ rc=$?
 n=$((n + 1))
 if python3 - "$tmp/bad.json" "$rc" <<'EOF'
 import json, sys
-res = json.load(open(sys.argv[1]))
+try:
+    res = json.load(open(sys.argv[1]))
+except ValueError as e:
+    print("# bad JSON: %s" % e)
+    sys.exit(1)
 ran = [o for o in res if not o["checks"].startswith("skipped")]
 bad = [o["case"] for o in ran if "message 5" not in o["checks"] or o["runs"]]
 for o in res:
