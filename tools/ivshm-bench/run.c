@@ -250,6 +250,8 @@ int run_case(const struct bench_case *bc, struct run *r, int cpu_a,
 	if (bc->setup && bc->setup(r)) {
 		if (!r->fail[0])
 			snprintf(r->fail, sizeof(r->fail), "setup failed");
+		if (bc->teardown)
+			bc->teardown(r);	/* frees what setup got */
 		munmap(mem, size);
 		return -1;
 	}
