@@ -2,7 +2,7 @@
 #   make            deps (if missing), module for each kernel, library, tools, tests
 #   make check      everything, then checkpatch, sparse, host and in-guest tests
 #   make demo       the end-to-end demo (host + QEMU guests)
-#   make bench      ring benchmarks against socket references
+#   make bench      ring benchmarks against ck_ring, rte_ring and kernel IPC
 # KDIR=<headers dir> builds the module for one other kernel only.
 
 TOP	:= $(abspath .)
@@ -39,6 +39,9 @@ DEPS_STAMP := $(B)/ksrc/.done
 # that what the packages brought (kernel headers) is seen.
 all check demo bench: deps
 	@$(MAKE) --no-print-directory _$@
+
+# The benchmark's references (mk/bench.mk) are its own packages.
+bench: bench-deps
 
 _all: modules lib tools tests
 
