@@ -20,11 +20,12 @@
  * and no locked instructions.
  *
  * Sleeping and waking: ring_wake.c (one file, readable alone).  Each
- * publish of an index pays one full fence (wake_publish): it is what makes
- * "publish, then look whether the peer sleeps" safe against a peer that
- * announces sleep at the same moment (Dekker's pattern; the proof is in
- * docs/wire-format.md).  Batching (several reservations or peeks per
- * commit or release) pays it once per batch.
+ * publish of an index pays one full fence (wake_publish) when this side
+ * has a doorbell to ring: it is what makes "publish, then look whether
+ * the peer sleeps" safe against a peer that announces sleep at the same
+ * moment (Dekker's pattern; the proof is in docs/wire-format.md).
+ * Batching (several reservations or peeks per commit or release) pays it
+ * once per batch.
  */
 #include <errno.h>
 #include <sched.h>
