@@ -25,7 +25,8 @@
  * always for a real sleep.  Doorbells coalesce and may be stale (rung for
  * an announcement that its re-check then withdrew): a waiter treats every
  * wake as a hint, consumes it and re-checks, so a stale doorbell costs one
- * spurious wake, never a sleep past a message.
+ * spurious wake, never a sleep past a message.  A side that cannot ring
+ * (no signal->notify) has nothing to decide after publishing and skips F1.
  *
  * The sleep is still cut in slices of SLICE_MS with a re-check after each:
  * a backstop only.  A slice that expires with the ring ready and no
