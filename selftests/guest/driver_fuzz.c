@@ -417,9 +417,9 @@ static int rnd_fdnum(struct th *t)
 
 /*
  * A pointer for the kernel to read or write: mostly @valid, else NULL,
- * small, unmapped, read-only, a kernel address, one that runs into a
- * PROT_NONE page, or one inside a device mapping (maybe never touched
- * yet, so that the kernel's copy faults into the driver).
+ * small, unmapped, PROT_NONE, read-only, a kernel address, one that runs
+ * into a PROT_NONE page, or one inside a device mapping (maybe never
+ * touched yet, so that the kernel's copy faults into the driver).
  */
 static void *rnd_ptr(struct th *t, void *valid)
 {
@@ -435,7 +435,9 @@ static void *rnd_ptr(struct th *t, void *valid)
 	case 3:
 		return t->ro + rnd(t, PAGE);
 	case 4:
-		return (void *)0xffff888000000000ull;
+		/* A kernel address, or user space far above any mmap. */
+		return (void *)(chance(t, 50) ? 0xffff888000000000ull :
+				0x100000000000ull + rnd(t, PAGE));
 	case 5:
 		return t->buf + 2 * PAGE - 1 - rnd(t, 40);
 	case 6:
