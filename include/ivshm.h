@@ -133,8 +133,10 @@ IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
  * forget.  @return 0, or -EINVAL (peer above 65535, vector above 255 in a
  * guest), -EOPNOTSUPP (no doorbells), -ENXIO (unix: the peer or vector is
  * not connected, after catching up with pending server messages; a guest
- * cannot tell and returns 0), -ENODEV (guest device removed), or another
- * errno from the write.
+ * cannot tell and returns 0), -EPROTO (unix: the server sent this peer a
+ * non-eventfd; the peer is ignored), -ENODEV (guest device removed), or
+ * another errno from the write.  Never blocks: unix: peer fds are checked
+ * to be eventfds and made non-blocking on arrival.
  */
 IVSHM_EXPORT int ivshm_ring(struct ivshm_dev *dev, unsigned int peer,
 			    unsigned int vector);

@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,10 +35,19 @@
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
 
+/*
+ * A peer we can ring.  Its eventfds are closed by the last reference:
+ * the table holds one, and ivshm_ring() takes one (under the lock) for
+ * the duration of its write (outside the lock), so that a departure
+ * processed by another thread meanwhile cannot close the fd, or let its
+ * number be reused by an unrelated open, under the write.
+ */
 struct hpeer {
 	int id;
-	unsigned int n;			/* eventfds held, vectors 0..n-1 */
-	int fd[];
+	unsigned int n;			/* vectors announced, 0..n-1 */
+	bool broken;			/* the server sent a non-eventfd */
+	_Atomic unsigned int refs;
+	int fd[];			/* -1 for a refused fd */
 };
 
 struct host {
@@ -186,13 +197,59 @@ static struct hpeer *peer_find(struct host *h, int id, unsigned int *idx)
 	return NULL;
 }
 
-static void peer_free(struct hpeer *p)
+static void peer_put(struct hpeer *p)
 {
 	unsigned int i;
 
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
 	for (i = 0; i < p->n; i++)
-		close(p->fd[i]);
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
 	free(p);
+}
+
+/*
+ * Whether @fd, received from the server, is an eventfd.  Anything else
+ * (a pipe, a socket, a file) could block our writes or raise SIGPIPE.
+ * /proc names the kind of an anonymous inode exactly; without /proc,
+ * accept any anonymous inode (no file type bits): none of those blocks a
+ * non-blocking write.
+ */
+static bool is_eventfd(int fd)
+{
+	char path[40], link[32];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n >= 0)
+		return n == 20 && !memcmp(link, "anon_inode:[eventfd]", 20);
+	return errno == ENOENT && fstat(fd, &st) == 0 &&
+	       (st.st_mode & S_IFMT) == 0;
+}
+
+/*
+ * Make an fd from the server safe to use: an eventfd, non-blocking (a
+ * write to a saturated counter then fails with EAGAIN instead of blocking
+ * until the peer reads; the flag is on the open file, shared with every
+ * holder, and the server creates them non-blocking anyway).  Takes @fd:
+ * 0, or -EPROTO with @fd closed.
+ */
+static int efd_adopt(int fd)
+{
+	int fl;
+
+	if (!is_eventfd(fd))
+		goto refuse;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		goto refuse;
+	return 0;
+refuse:
+	close(fd);
+	return -EPROTO;
 }
 
 static int queue_event(struct host *h, int type, int peer)
@@ -234,15 +291,22 @@ static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 			goto nomem;
 		p->id = id;
 		p->n = 0;
+		p->broken = false;
+		atomic_init(&p->refs, 1);
 		h->peers[h->npeers++] = p;
 	}
 	if (p->n >= h->cap) {		/* more vectors than we use */
 		close(fd);
 		return 0;
 	}
+	/* A peer with a non-eventfd is ignored: never rung, never listed. */
+	if (efd_adopt(fd) < 0) {
+		p->broken = true;
+		fd = -1;
+	}
 	p->fd[p->n++] = fd;
 	h->left[id / 8] &= (uint8_t)~(1u << (id % 8));
-	if (!h->setup && p->n == dev->nvec)
+	if (!h->setup && p->n == dev->nvec && !p->broken)
 		return queue_event(h, IVSHM_PEER_JOIN, id);
 	return 0;
 nomem:
@@ -269,10 +333,13 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	if (val == h->id) {
 		if (fd < 0)
 			return h->setup ? -EPROTO : 0;
-		if (h->nown < h->cap)
-			h->own[h->nown++] = fd;
-		else
+		if (h->nown >= h->cap) {
 			close(fd);
+			return 0;
+		}
+		if (efd_adopt(fd) < 0)
+			return h->setup ? -EPROTO : 0;
+		h->own[h->nown++] = fd;
 		return 0;
 	}
 	if (fd >= 0)
@@ -281,10 +348,10 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	p = peer_find(h, (int)val, &idx);
 	if (!p)
 		return 0;
-	complete = p->n >= dev->nvec;
+	complete = p->n >= dev->nvec && !p->broken;
 	h->left[val / 8] |= (uint8_t)(1u << (val % 8));
 	h->peers[idx] = h->peers[--h->npeers];
-	peer_free(p);
+	peer_put(p);
 	if (!h->setup && complete)
 		return queue_event(h, IVSHM_PEER_LEAVE, (int)val);
 	return 0;
@@ -339,7 +406,7 @@ static void unix_close(struct ivshm_dev *dev)
 	if (h->sock >= 0)
 		close(h->sock);
 	for (i = 0; i < h->npeers; i++)
-		peer_free(h->peers[i]);
+		peer_put(h->peers[i]);
 	free(h->peers);
 	for (i = 0; i < h->nown; i++)
 		close(h->own[i]);
@@ -364,33 +431,54 @@ static int efd_signal(int fd)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
-/* The eventfd ringing (peer, vector), or -1 (lock held). */
+/*
+ * The eventfd ringing (peer, vector) (lock held): the fd, -ENXIO (not
+ * connected) or -EPROTO (a broken peer).  *@ref is the peer to put after
+ * using the fd, or NULL for our own fds (they live as long as the handle).
+ */
 static int ring_fd(struct ivshm_dev *dev, struct host *h, unsigned int peer,
-		   unsigned int vector)
+		   unsigned int vector, struct hpeer **ref)
 {
 	struct hpeer *p;
 
+	*ref = NULL;
 	if ((int)peer == h->id)
-		return vector < dev->nvec ? h->own[vector] : -1;
+		return vector < dev->nvec ? h->own[vector] : -ENXIO;
 	p = peer_find(h, (int)peer, NULL);
-	return p && vector < p->n ? p->fd[vector] : -1;
+	if (!p || vector >= p->n)
+		return -ENXIO;
+	if (p->broken)
+		return -EPROTO;
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	*ref = p;
+	return p->fd[vector];
 }
 
+/*
+ * The fd is looked up under the lock and written outside it: a write
+ * never waits (eventfds only, non-blocking), but another thread ringing
+ * or processing events should not queue behind our system call either.
+ */
 static int unix_ring(struct ivshm_dev *dev, unsigned int peer,
 		     unsigned int vector)
 {
 	struct host *h = dev->priv;
-	int fd, ret;
+	struct hpeer *ref;
+	int fd;
 
 	pthread_mutex_lock(&h->lock);
-	fd = ring_fd(dev, h, peer, vector);
-	if (fd < 0 && !h->gone) {
+	fd = ring_fd(dev, h, peer, vector, &ref);
+	if (fd == -ENXIO && !h->gone) {
 		pump(dev, h);		/* catch up; events stay queued */
-		fd = ring_fd(dev, h, peer, vector);
+		fd = ring_fd(dev, h, peer, vector, &ref);
 	}
-	ret = fd < 0 ? -ENXIO : efd_signal(fd);
 	pthread_mutex_unlock(&h->lock);
-	return ret;
+	if (fd < 0)
+		return fd;
+	fd = efd_signal(fd);
+	if (ref)
+		peer_put(ref);
+	return fd;
 }
 
 static int cmp_u16(const void *a, const void *b)
@@ -411,7 +499,7 @@ static int unix_peers(struct ivshm_dev *dev, uint16_t *ids, unsigned int max)
 		return -ENOMEM;
 	}
 	for (i = 0; i < h->npeers; i++)
-		if (h->peers[i]->n >= dev->nvec)
+		if (h->peers[i]->n >= dev->nvec && !h->peers[i]->broken)
 			all[n++] = (uint16_t)h->peers[i]->id;
 	pthread_mutex_unlock(&h->lock);
 	qsort(all, n, sizeof(*all), cmp_u16);
@@ -472,13 +560,15 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
 {
 	struct host *h = dev->priv;
+	struct hpeer *p;
 	int ret;
 
 	if (peer > MAX_ID)
 		return -1;
 	pthread_mutex_lock(&h->lock);
 	pump(dev, h);
-	if ((int)peer == h->id || ring_fd(dev, h, peer, 0) >= 0)
+	p = peer_find(h, (int)peer, NULL);
+	if ((int)peer == h->id || (p && p->n && !p->broken))
 		ret = 1;
 	else if (h->left[peer / 8] & (1u << (peer % 8)))
 		ret = 0;
@@ -626,16 +716,13 @@ static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
 		struct hpeer *p = h->peers[i];
 
 		for (j = h->cap; j < p->n; j++)
-			close(p->fd[j]);
+			if (p->fd[j] >= 0)
+				close(p->fd[j]);
 		if (p->n > h->cap)
 			p->n = h->cap;
-	}
-	/* Our receive side: never block in read(2). */
-	for (i = 0; i < h->nown; i++) {
-		int fl = fcntl(h->own[i], F_GETFL);
-
-		if (fl < 0 || fcntl(h->own[i], F_SETFL, fl | O_NONBLOCK) < 0)
-			return -errno;
+		p->broken = false;
+		for (j = 0; j < p->n; j++)
+			p->broken |= p->fd[j] < 0;
 	}
 	return 0;
 }
