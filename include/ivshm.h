@@ -112,6 +112,43 @@ IVSHM_EXPORT size_t ivshm_size(const struct ivshm_dev *dev);
  */
 IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev);
 
+/* Backends (struct ivshm_dev_info). */
+#define IVSHM_BACKEND_GUEST	1	/* /dev/ivshmN */
+#define IVSHM_BACKEND_UNIX	2	/* unix: */
+#define IVSHM_BACKEND_SHM	3	/* shm: */
+
+/* Flags of struct ivshm_dev_info. */
+#define IVSHM_INFO_DOORBELLS	0x1u	/* we can ring peers */
+#define IVSHM_INFO_SEALED	0x2u	/* host memory sealed against
+					 * shrinking (F_SEAL_SHRINK) */
+
+/*
+ * What the library knows about a handle.  The caller sets @size to
+ * sizeof(struct ivshm_dev_info) (at least IVSHM_INFO_SIZE_V1); the library
+ * fills the fields that fit in both its and the caller's struct and sets
+ * @size to the bytes it filled, so the struct can grow.
+ */
+struct ivshm_dev_info {
+	uint32_t size;		/* in: caller's size; out: bytes filled */
+	uint32_t flags;		/* IVSHM_INFO_* */
+	uint32_t backend;	/* IVSHM_BACKEND_* */
+	uint32_t seals;		/* host: F_GET_SEALS of the memory at open,
+				 * 0 if it has none (guest: 0) */
+	uint64_t mem_size;	/* bytes of shared memory */
+};
+#define IVSHM_INFO_SIZE_V1	24
+
+/*
+ * ivshm_dev_info - fill *@info (see struct ivshm_dev_info).  A host mapping
+ * without IVSHM_INFO_SEALED can be truncated by any process that can
+ * open the memory, and this process then dies of SIGBUS at its next
+ * access past the new end: ivshm-server's default memory is sealed; QEMU's
+ * own server and plain files are not.
+ * @return 0, or -EINVAL (@info NULL or @info->size too small).
+ */
+IVSHM_EXPORT int ivshm_dev_info(const struct ivshm_dev *dev,
+			    struct ivshm_dev_info *info);
+
 /* Our peer id (0..65535), or -EOPNOTSUPP without doorbells. */
 IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev);
 

@@ -580,6 +580,7 @@ static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
 
 static const struct ivshm_backend_ops unix_ops = {
 	.name = "unix",
+	.kind = IVSHM_BACKEND_UNIX,
 	.close = unix_close,
 	.ring = unix_ring,
 	.peers = unix_peers,
@@ -634,6 +635,21 @@ static int connect_unix(const char *path)
 	return fd;
 }
 
+/*
+ * The seals of the memory we map.  Only F_SEAL_SHRINK matters to us:
+ * without it, anyone who can open the memory can truncate it, and our
+ * next access past the new end raises SIGBUS, which a library cannot
+ * catch without a process-wide signal handler.  Nothing else pins the
+ * size of a file (leases only delay truncation; mandatory locks are
+ * gone), so we report it and leave the choice of memory to the server.
+ */
+static uint32_t mem_seals(int fd)
+{
+	int s = fcntl(fd, F_GET_SEALS);
+
+	return s < 0 ? 0 : (uint32_t)s;
+}
+
 /* Version, id, shared memory: 0 or -errno. */
 static int handshake_start(struct ivshm_dev *dev, struct host *h,
 			   uint64_t end)
@@ -669,6 +685,7 @@ static int handshake_start(struct ivshm_dev *dev, struct host *h,
 		close(fd);
 		return ret;
 	}
+	dev->seals = mem_seals(fd);
 	close(fd);
 	dev->base = base;
 	dev->size = st.st_size;
@@ -814,6 +831,7 @@ static void shm_close(struct ivshm_dev *dev)
 
 static const struct ivshm_backend_ops shm_ops = {
 	.name = "shm",
+	.kind = IVSHM_BACKEND_SHM,
 	.close = shm_close,
 };
 
@@ -848,6 +866,7 @@ int ivshm_shm_open(struct ivshm_dev *dev, const char *path,
 	dev->ops = &shm_ops;
 	dev->base = base;
 	dev->size = st.st_size;
+	dev->seals = mem_seals(fd);
 	ret = 0;
 out:
 	close(fd);
