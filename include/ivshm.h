@@ -229,11 +229,24 @@ enum ivshm_peer_event_type {
 	IVSHM_PEER_LEAVE = 2,		/* peer disconnected */
 	IVSHM_SERVER_GONE = 3,	/* server connection lost: known
 					 * peers keep working, no new ones */
+	IVSHM_EVENTS_DROPPED = 4,	/* the queue overflowed: older events
+					 * were lost; re-read ivshm_peers() */
 };
+
+/*
+ * Events queued while nobody processes them: beyond this, the oldest are
+ * dropped, and the next ivshm_process_events() starts with one
+ * IVSHM_EVENTS_DROPPED (peer -1).  The queue is also fed while channels
+ * sleep (they ask the server whether their peer still lives), so an
+ * application that never processes events uses a bounded amount of
+ * memory (IVSHM_EVENTS_MAX * 8 bytes).
+ */
+#define IVSHM_EVENTS_MAX	1024
 
 struct ivshm_peer_event {
 	int type;			/* enum ivshm_peer_event_type */
-	int peer;			/* peer id; -1 for SERVER_GONE */
+	int peer;			/* peer id; -1 for SERVER_GONE and
+					 * EVENTS_DROPPED */
 };
 
 typedef void (*ivshm_event_cb)(struct ivshm_dev *dev,

@@ -67,9 +67,14 @@ struct host {
 	unsigned int got;
 	int pend_fd;
 	bool bad;
-	/* queued peer events, the fd that says so, the event epoll fd */
+	/*
+	 * Queued peer events (a ring of IVSHM_EVENTS_MAX, allocated on first
+	 * use, oldest dropped: the server pumps events whenever a channel
+	 * sleeps, read or not), the fd that says so, the event epoll fd.
+	 */
 	struct ivshm_peer_event *q;
-	unsigned int qn, qcap;
+	unsigned int qhead, qn;
+	bool qdropped;
 	int qfd;
 	int ep;
 	bool gone, gone_reported;
@@ -252,21 +257,54 @@ refuse:
 	return -EPROTO;
 }
 
-static int queue_event(struct host *h, int type, int peer)
+/* Queue an event; when full (or out of memory), drop the oldest. */
+static void queue_event(struct host *h, int type, int peer)
 {
-	if (h->qn == h->qcap) {
-		unsigned int ncap = h->qcap ? 2 * h->qcap : 16;
-		struct ivshm_peer_event *nq;
+	struct ivshm_peer_event *e;
 
-		nq = realloc(h->q, ncap * sizeof(*nq));
-		if (!nq)
-			return -ENOMEM;
-		h->q = nq;
-		h->qcap = ncap;
+	if (!h->q) {
+		h->q = malloc(IVSHM_EVENTS_MAX * sizeof(*h->q));
+		if (!h->q) {
+			h->qdropped = true;
+			return;
+		}
 	}
-	h->q[h->qn].type = type;
-	h->q[h->qn].peer = peer;
+	if (h->qn == IVSHM_EVENTS_MAX) {
+		h->qhead = (h->qhead + 1) % IVSHM_EVENTS_MAX;
+		h->qn--;
+		h->qdropped = true;
+	}
+	e = &h->q[(h->qhead + h->qn) % IVSHM_EVENTS_MAX];
+	e->type = type;
+	e->peer = peer;
 	h->qn++;
+}
+
+/*
+ * Move the queue out (lock held): a new array of *@n events, the
+ * overflow event first if any were dropped, or NULL with *@n 0 if there
+ * is none (or -ENOMEM: the queue stays).
+ */
+static int queue_take(struct host *h, struct ivshm_peer_event **out,
+		      unsigned int *n)
+{
+	unsigned int i, k = 0;
+
+	*out = NULL;
+	*n = h->qn + h->qdropped;
+	if (!*n)
+		return 0;
+	*out = malloc(*n * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	if (h->qdropped) {
+		(*out)[k].type = IVSHM_EVENTS_DROPPED;
+		(*out)[k++].peer = -1;
+	}
+	for (i = 0; i < h->qn; i++)
+		(*out)[k++] = h->q[(h->qhead + i) % IVSHM_EVENTS_MAX];
+	h->qhead = h->qn = 0;
+	h->qdropped = false;
 	return 0;
 }
 
@@ -307,7 +345,7 @@ static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 	p->fd[p->n++] = fd;
 	h->left[id / 8] &= (uint8_t)~(1u << (id % 8));
 	if (!h->setup && p->n == dev->nvec && !p->broken)
-		return queue_event(h, IVSHM_PEER_JOIN, id);
+		queue_event(h, IVSHM_PEER_JOIN, id);
 	return 0;
 nomem:
 	close(fd);
@@ -353,7 +391,7 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	h->peers[idx] = h->peers[--h->npeers];
 	peer_put(p);
 	if (!h->setup && complete)
-		return queue_event(h, IVSHM_PEER_LEAVE, (int)val);
+		queue_event(h, IVSHM_PEER_LEAVE, (int)val);
 	return 0;
 }
 
@@ -384,7 +422,7 @@ static void pump(struct ivshm_dev *dev, struct host *h)
 		}
 		handle_msg(dev, h, val, fd);
 	}
-	if (h->qn) {
+	if (h->qn || h->qdropped) {
 		uint64_t one = 1;
 
 		if (write(h->qfd, &one, sizeof(one)) < 0) {
@@ -522,15 +560,15 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 	struct ivshm_peer_event *q;
 	unsigned int i, n;
 	uint64_t v;
+	int ret;
 
 	pthread_mutex_lock(&h->lock);
-	if (!h->qn && h->gone_reported) {
+	if (!h->qn && !h->qdropped && h->gone_reported) {
 		pthread_mutex_unlock(&h->lock);
 		return -ECONNRESET;
 	}
-	if (!h->qn && timeout_ms) {
+	if (!h->qn && !h->qdropped && timeout_ms) {
 		struct epoll_event e;
-		int ret;
 
 		pthread_mutex_unlock(&h->lock);
 		ret = epoll_wait(h->ep, &e, 1, timeout_ms);
@@ -539,10 +577,11 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 		pthread_mutex_lock(&h->lock);
 	}
 	pump(dev, h);
-	q = h->q;
-	n = h->qn;
-	h->q = NULL;
-	h->qn = h->qcap = 0;
+	ret = queue_take(h, &q, &n);
+	if (ret < 0) {
+		pthread_mutex_unlock(&h->lock);
+		return ret;
+	}
 	if (read(h->qfd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nothing was signalled */
 	}

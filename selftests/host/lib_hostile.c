@@ -2,8 +2,11 @@
 /*
  * libivshm host backends against hostile or careless peers of a real
  * ivshm-server: a peer that truncates the shared memory under a library
- * user, whether the library reports the memory as protected.
+ * user, whether the library reports the memory as protected, a flood of
+ * peer events that the application never reads.
  */
+#include <malloc.h>
+
 #include "kselftest_harness.h"
 #include "server_helpers.h"
 
@@ -192,6 +195,87 @@ TEST(info_short_struct)
 	EXPECT_EQ(0, ivshm_dev_info(d, &info));
 	EXPECT_EQ(sizeof(info), info.size);
 	EXPECT_EQ(-EINVAL, ivshm_dev_info(d, NULL));
+	ivshm_close(d);
+}
+
+#define FLOOD_CYCLES	5000
+
+/* Bytes allocated by malloc, small and mmap()ed chunks alike. */
+static size_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+struct seen {
+	int n;
+	int first_type;
+	int last_type, last_peer;
+};
+
+static void count_cb(struct ivshm_dev *d, const struct ivshm_peer_event *ev,
+		     void *arg)
+{
+	struct seen *s = arg;
+
+	if (!s->n++)
+		s->first_type = ev->type;
+	s->last_type = ev->type;
+	s->last_peer = ev->peer;
+}
+
+/*
+ * Peers join and leave FLOOD_CYCLES times while the application sleeps on
+ * a channel (which catches up with the server through peer_alive) but
+ * never processes events: the queue keeps the newest ones only, its
+ * memory stays bounded, and an overflow event comes first.
+ */
+TEST_F(srv, event_flood)
+{
+	const char *args[] = { "-S", self->s.sock, "-l", "64K", NULL };
+	struct ivshm_signal sig;
+	struct ivshm_sigctx ctx;
+	struct seen seen = { 0 };
+	struct ivshm_dev *d;
+	size_t before, after;
+	int64_t last = -1;
+	int i, n;
+
+	ASSERT_EQ(0, srv_start(&self->s, args));
+	d = ivshm_open(self->target, IVSHM_OPEN_VECTORS(1));
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(0, ivshm_dev_signal(d, ivshm_peer_id(d), 0, 0, &ctx, &sig));
+	ASSERT_EQ(0, ivshm_set_event_cb(d, count_cb, &seen));
+	before = heap_used();
+	for (i = 0; i < FLOOD_CYCLES; i++) {
+		struct cl c;
+
+		ASSERT_EQ(0, cl_open(&c, self->s.sock, 1));
+		last = c.id;
+		cl_close(&c);
+		EXPECT_EQ(1, sig.peer_alive(sig.ctx));	/* ourselves */
+	}
+	after = heap_used();
+	EXPECT_GT(16384, (long)(after - before))
+		TH_LOG("%zu bytes more after %d joins and leaves",
+		       after - before, FLOOD_CYCLES);
+	n = ivshm_process_events(d, 1000);
+	EXPECT_EQ(IVSHM_EVENTS_MAX + 1, n);
+	EXPECT_EQ(n, seen.n);
+	EXPECT_EQ(IVSHM_EVENTS_DROPPED, seen.first_type);
+	EXPECT_EQ(IVSHM_PEER_LEAVE, seen.last_type);
+	EXPECT_EQ(last, seen.last_peer);
+	/* the queue works on after an overflow */
+	{
+		struct cl c;
+
+		ASSERT_EQ(0, cl_open(&c, self->s.sock, 1));
+		memset(&seen, 0, sizeof(seen));
+		EXPECT_EQ(1, ivshm_process_events(d, 2000));
+		EXPECT_EQ(IVSHM_PEER_JOIN, seen.first_type);
+		cl_close(&c);
+	}
 	ivshm_close(d);
 }
 
