@@ -88,7 +88,10 @@ struct ivshm_dev;
  * NULL with errno: EINVAL (NULL, empty or unknown target, unknown flags,
  * empty shm: file), ENOENT/EACCES/... (from open/connect), ENODEV (not an
  * ivshm device), EPROTO (server broke the protocol: wrong version, id out
- * of range, missing or unexpected fd, bad memory size), ECONNRESET (server
+ * of range, missing or unexpected fd, bad memory size), EMFILE (unix: the
+ * server's peers need one fd per peer and vector, more than the hard
+ * RLIMIT_NOFILE allows; the soft limit is raised toward the hard one as
+ * needed, process-wide), ECONNRESET (server
  * closed the connection during the handshake), ETIMEDOUT (no complete
  * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
  */
@@ -171,7 +174,9 @@ IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
  * guest), -EOPNOTSUPP (no doorbells), -ENXIO (unix: the peer or vector is
  * not connected, after catching up with pending server messages; a guest
  * cannot tell and returns 0), -EPROTO (unix: the server sent this peer a
- * non-eventfd; the peer is ignored), -ENODEV (guest device removed), or
+ * non-eventfd; the peer is ignored), -EMFILE (unix: no fd slot was left
+ * for this peer's eventfds when it joined; ignored too), -ENODEV (guest
+ * device removed), or
  * another errno from the write.  Never blocks: unix: peer fds are checked
  * to be eventfds and made non-blocking on arrival.
  */

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +35,8 @@
 
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
+/* Raise RLIMIT_NOFILE when a received fd comes this close to it. */
+#define FD_SPARE	64
 
 /*
  * A peer we can ring.  Its eventfds are closed by the last reference:
@@ -45,9 +48,13 @@
 struct hpeer {
 	int id;
 	unsigned int n;			/* vectors announced, 0..n-1 */
-	bool broken;			/* the server sent a non-eventfd */
+	int err;			/* 0, or why it is ignored (never
+					 * rung, listed or announced):
+					 * -EPROTO (the server sent a
+					 * non-eventfd), -EMFILE (we had no
+					 * fd slot left for one) */
 	_Atomic unsigned int refs;
-	int fd[];			/* -1 for a refused fd */
+	int fd[];			/* or the -errno why there is none */
 };
 
 struct host {
@@ -67,6 +74,8 @@ struct host {
 	unsigned int got;
 	int pend_fd;
 	bool bad;
+	bool fd_lost;			/* an fd found no free slot */
+	rlim_t nofile;			/* soft RLIMIT_NOFILE last seen */
 	/*
 	 * Queued peer events (a ring of IVSHM_EVENTS_MAX, allocated on first
 	 * use, oldest dropped: the server pumps events whenever a channel
@@ -90,12 +99,53 @@ static void rx_reset(struct host *h)
 	h->pend_fd = -1;
 	h->got = 0;
 	h->bad = false;
+	h->fd_lost = false;
+}
+
+/*
+ * Every peer costs us one fd per vector, so a server with many peers can
+ * need more fds than the usual soft RLIMIT_NOFILE of 1024.  When a
+ * received fd comes within FD_SPARE of the soft limit, raise it toward
+ * the hard limit (doubling), as systemd advises programs that need many
+ * fds; a raise must come before the fd that would not fit, as the kernel
+ * drops an fd it cannot install.  Process-wide, but only when needed.
+ */
+static void make_room(struct host *h, int fd)
+{
+	struct rlimit rl;
+
+	if ((rlim_t)fd + FD_SPARE < h->nofile)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	h->nofile = rl.rlim_cur;
+	if ((rlim_t)fd + FD_SPARE < rl.rlim_cur || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_cur > rl.rlim_max / 2 ? rl.rlim_max :
+		      2 * rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		h->nofile = rl.rlim_cur;
+}
+
+/* A truncated control message: lost for lack of fd slots, or bad. */
+static void ctrunc(struct host *h)
+{
+	int probe = fcntl(h->sock, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0 && errno == EMFILE) {
+		h->fd_lost = true;
+		return;
+	}
+	if (probe >= 0)
+		close(probe);
+	h->bad = true;
 }
 
 /*
  * One message without blocking: 1 (in *val, *fd: -1 if none, the caller
  * owns it), 0 (nothing complete yet), -ECONNRESET (EOF between messages),
- * -EPROTO (EOF inside a message, several fds on one message), -errno.
+ * -EPROTO (EOF inside a message, several fds on one message), -EMFILE
+ * (in *val a message whose fd we had no slot for), -errno.
  */
 static int msg_recv(struct host *h, int64_t *val, int *fd)
 {
@@ -132,6 +182,7 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 			for (i = 0; i < nfd; i++) {
 				memcpy(&f, CMSG_DATA(c) + i * sizeof(int),
 				       sizeof(int));
+				make_room(h, f);
 				if (h->pend_fd < 0 && !h->bad) {
 					h->pend_fd = f;
 				} else {
@@ -141,7 +192,7 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 			}
 		}
 		if (mh.msg_flags & MSG_CTRUNC)
-			h->bad = true;
+			ctrunc(h);
 		if (n == 0) {
 			n = h->got ? -EPROTO : -ECONNRESET;
 			rx_reset(h);
@@ -160,6 +211,13 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 	*fd = h->pend_fd;
 	h->pend_fd = -1;
 	h->got = 0;
+	if (h->fd_lost) {
+		h->fd_lost = false;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -EMFILE;
+	}
 	return 1;
 }
 
@@ -240,7 +298,7 @@ static bool is_eventfd(int fd)
  * write to a saturated counter then fails with EAGAIN instead of blocking
  * until the peer reads; the flag is on the open file, shared with every
  * holder, and the server creates them non-blocking anyway).  Takes @fd:
- * 0, or -EPROTO with @fd closed.
+ * @fd, or -EPROTO with @fd closed.
  */
 static int efd_adopt(int fd)
 {
@@ -251,7 +309,7 @@ static int efd_adopt(int fd)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		goto refuse;
-	return 0;
+	return fd;
 refuse:
 	close(fd);
 	return -EPROTO;
@@ -308,7 +366,10 @@ static int queue_take(struct host *h, struct ivshm_peer_event **out,
 	return 0;
 }
 
-/* Add an eventfd of peer @id (takes @fd in every case); 0 or -errno. */
+/*
+ * Add the next eventfd of peer @id: @fd (taken in every case), or the
+ * -errno why it did not arrive (-EMFILE).  0 or -ENOMEM.
+ */
 static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 {
 	struct hpeer *p = peer_find(h, id, NULL);
@@ -329,26 +390,27 @@ static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 			goto nomem;
 		p->id = id;
 		p->n = 0;
-		p->broken = false;
+		p->err = 0;
 		atomic_init(&p->refs, 1);
 		h->peers[h->npeers++] = p;
 	}
 	if (p->n >= h->cap) {		/* more vectors than we use */
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return 0;
 	}
-	/* A peer with a non-eventfd is ignored: never rung, never listed. */
-	if (efd_adopt(fd) < 0) {
-		p->broken = true;
-		fd = -1;
-	}
+	if (fd >= 0)
+		fd = efd_adopt(fd);
+	if (fd < 0 && !p->err)
+		p->err = fd;
 	p->fd[p->n++] = fd;
 	h->left[id / 8] &= (uint8_t)~(1u << (id % 8));
-	if (!h->setup && p->n == dev->nvec && !p->broken)
+	if (!h->setup && p->n == dev->nvec && !p->err)
 		queue_event(h, IVSHM_PEER_JOIN, id);
 	return 0;
 nomem:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return -ENOMEM;
 }
 
@@ -375,8 +437,9 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 			close(fd);
 			return 0;
 		}
-		if (efd_adopt(fd) < 0)
-			return h->setup ? -EPROTO : 0;
+		fd = efd_adopt(fd);
+		if (fd < 0)
+			return h->setup ? fd : 0;
 		h->own[h->nown++] = fd;
 		return 0;
 	}
@@ -386,13 +449,23 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	p = peer_find(h, (int)val, &idx);
 	if (!p)
 		return 0;
-	complete = p->n >= dev->nvec && !p->broken;
+	complete = p->n >= dev->nvec && !p->err;
 	h->left[val / 8] |= (uint8_t)(1u << (val % 8));
 	h->peers[idx] = h->peers[--h->npeers];
 	peer_put(p);
 	if (!h->setup && complete)
 		queue_event(h, IVSHM_PEER_LEAVE, (int)val);
 	return 0;
+}
+
+/*
+ * After the handshake, the fd of a joining peer found no free slot even
+ * after make_room(): that peer is ignored (its other messages are fine).
+ */
+static void fd_lost(struct ivshm_dev *dev, struct host *h, int64_t val)
+{
+	if (val >= 0 && val <= MAX_ID && val != h->id)
+		peer_add_fd(dev, h, (int)val, -EMFILE);
 }
 
 static void server_gone(struct host *h)
@@ -416,6 +489,10 @@ static void pump(struct ivshm_dev *dev, struct host *h)
 		ret = msg_recv(h, &val, &fd);
 		if (ret == 0)
 			break;
+		if (ret == -EMFILE) {
+			fd_lost(dev, h, val);
+			continue;
+		}
 		if (ret < 0) {
 			server_gone(h);
 			break;
@@ -471,7 +548,8 @@ static int efd_signal(int fd)
 
 /*
  * The eventfd ringing (peer, vector) (lock held): the fd, -ENXIO (not
- * connected) or -EPROTO (a broken peer).  *@ref is the peer to put after
+ * connected) or the peer's error (-EPROTO, -EMFILE: it is ignored).
+ * *@ref is the peer to put after
  * using the fd, or NULL for our own fds (they live as long as the handle).
  */
 static int ring_fd(struct ivshm_dev *dev, struct host *h, unsigned int peer,
@@ -485,8 +563,8 @@ static int ring_fd(struct ivshm_dev *dev, struct host *h, unsigned int peer,
 	p = peer_find(h, (int)peer, NULL);
 	if (!p || vector >= p->n)
 		return -ENXIO;
-	if (p->broken)
-		return -EPROTO;
+	if (p->err)
+		return p->err;
 	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	*ref = p;
 	return p->fd[vector];
@@ -537,7 +615,7 @@ static int unix_peers(struct ivshm_dev *dev, uint16_t *ids, unsigned int max)
 		return -ENOMEM;
 	}
 	for (i = 0; i < h->npeers; i++)
-		if (h->peers[i]->n >= dev->nvec && !h->peers[i]->broken)
+		if (h->peers[i]->n >= dev->nvec && !h->peers[i]->err)
 			all[n++] = (uint16_t)h->peers[i]->id;
 	pthread_mutex_unlock(&h->lock);
 	qsort(all, n, sizeof(*all), cmp_u16);
@@ -607,7 +685,7 @@ static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
 	pthread_mutex_lock(&h->lock);
 	pump(dev, h);
 	p = peer_find(h, (int)peer, NULL);
-	if ((int)peer == h->id || (p && p->n && !p->broken))
+	if ((int)peer == h->id || (p && p->n && !p->err))
 		ret = 1;
 	else if (h->left[peer / 8] & (1u << (peer % 8)))
 		ret = 0;
@@ -776,9 +854,9 @@ static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
 				close(p->fd[j]);
 		if (p->n > h->cap)
 			p->n = h->cap;
-		p->broken = false;
-		for (j = 0; j < p->n; j++)
-			p->broken |= p->fd[j] < 0;
+		p->err = 0;
+		for (j = 0; j < p->n && !p->err; j++)
+			p->err = p->fd[j] < 0 ? p->fd[j] : 0;
 	}
 	return 0;
 }

@@ -3,9 +3,11 @@
  * libivshm host backends against hostile or careless peers of a real
  * ivshm-server: a peer that truncates the shared memory under a library
  * user, whether the library reports the memory as protected, a flood of
- * peer events that the application never reads.
+ * peer events that the application never reads, more peers than the
+ * usual fd limit allows.
  */
 #include <malloc.h>
+#include <sys/epoll.h>
 
 #include "kselftest_harness.h"
 #include "server_helpers.h"
@@ -234,8 +236,8 @@ static void count_cb(struct ivshm_dev *d, const struct ivshm_peer_event *ev,
 TEST_F(srv, event_flood)
 {
 	const char *args[] = { "-S", self->s.sock, "-l", "64K", NULL };
-	struct ivshm_signal sig;
-	struct ivshm_sigctx ctx;
+	struct ivshm_signal sig, sig2;
+	struct ivshm_sigctx ctx, ctx2;
 	struct seen seen = { 0 };
 	struct ivshm_dev *d;
 	size_t before, after;
@@ -256,6 +258,10 @@ TEST_F(srv, event_flood)
 		cl_close(&c);
 		EXPECT_EQ(1, sig.peer_alive(sig.ctx));	/* ourselves */
 	}
+	/* until the last departure has come in */
+	ASSERT_EQ(0, ivshm_dev_signal(d, last, 0, 0, &ctx2, &sig2));
+	for (i = 0; i < 500 && sig2.peer_alive(sig2.ctx) != 0; i++)
+		usleep(10000);
 	after = heap_used();
 	EXPECT_GT(16384, (long)(after - before))
 		TH_LOG("%zu bytes more after %d joins and leaves",
@@ -277,6 +283,195 @@ TEST_F(srv, event_flood)
 		cl_close(&c);
 	}
 	ivshm_close(d);
+}
+
+/* ---- many peers ------------------------------------------------------- */
+
+#define CROWD		1000
+#define CROWD_VECTORS	2
+
+/*
+ * A process holding CROWD connections to the server, reading (and
+ * discarding: no control buffer, so the kernel drops the fds) everything
+ * the server sends, until @quit is closed.  Writes one byte on @ready
+ * once all are connected and the server has gone quiet.
+ */
+static pid_t crowd(const char *sock, int ready, int quit[2])
+{
+	pid_t pid = fork();
+	struct rlimit rl;
+	struct epoll_event ev, evs[64];
+	uint64_t quiet;
+	int ep, i, n, connected = 0;
+	char buf[4096];
+
+	if (pid)
+		return pid;
+	close(quit[1]);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.fd = quit[0];
+	epoll_ctl(ep, EPOLL_CTL_ADD, quit[0], &ev);
+	quiet = ms_now() + 60000;
+	for (;;) {
+		if (connected < CROWD) {
+			int c = cl_connect(sock);
+
+			if (c < 0)
+				_exit(20);
+			ev.data.fd = c;
+			epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+			connected++;
+		}
+		n = epoll_wait(ep, evs, 64, connected < CROWD ? 0 : 200);
+		if (n == 0 && connected == CROWD && quiet) {
+			if (write(ready, "r", 1) != 1)
+				_exit(21);
+			quiet = 0;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			ssize_t k;
+
+			if (fd == quit[0])
+				_exit(0);
+			while ((k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+				;
+			if (k == 0)
+				_exit(22);	/* the server hung up */
+		}
+	}
+}
+
+/* The CLI, found beside this test like cli_test does. */
+static const char *cli_path(void)
+{
+	static char path[PATH_MAX + 32];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return "ivshm";
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/../../tools/ivshm", exe);
+	return path;
+}
+
+/*
+ * In a child with RLIMIT_NOFILE @soft/@hard: open @target, expecting the
+ * peers of the crowd.  Exit 0 when open succeeded with CROWD peers and a
+ * raised soft limit, 1 when it failed with EMFILE without leaking an fd,
+ * 10 + errno otherwise.
+ */
+static int join_under(const char *target, rlim_t soft, rlim_t hard)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		struct rlimit rl = { soft, hard };
+		struct ivshm_dev *d;
+		int before;
+
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(2);
+		before = count_fds(getpid());
+		d = ivshm_open(target, IVSHM_OPEN_VECTORS(CROWD_VECTORS));
+		if (!d) {
+			fprintf(stderr, "# open: %s\n", strerror(errno));
+			_exit(errno == EMFILE && count_fds(getpid()) == before ?
+			      1 : 10 + errno);
+		}
+		ivshm_process_events(d, 0);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		fprintf(stderr, "# joined as peer %d beside %d peers, soft limit now %llu\n",
+			ivshm_peer_id(d), ivshm_peers(d, NULL, 0),
+			(unsigned long long)rl.rlim_cur);
+		_exit(ivshm_peers(d, NULL, 0) == CROWD && rl.rlim_cur > soft ?
+		      0 : 3);
+	}
+	st = wait_exit(pid, 60000);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `ivshm info @target` under a hard limit of 1024: its stderr. */
+static int cli_under_limit(const char *target, char *err, size_t len)
+{
+	int p[2], st;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 1024, 1024 };
+
+		dup2(p[1], 2);
+		setrlimit(RLIMIT_NOFILE, &rl);
+		execl(cli_path(), "ivshm", "info", target, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((size_t)got < len - 1 &&
+	       (n = read(p[0], err + got, len - 1 - got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(p[0]);
+	st = wait_exit(pid, 60000);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * 1,000 peers of 2 vectors need 2,000 eventfds in every new peer: under
+ * the usual soft limit of 1024 the library raises it (the hard limit
+ * allows); under a hard limit of 1024 it fails with EMFILE, and the CLI
+ * names the fd cost.
+ */
+TEST_F_TIMEOUT(srv, many_peers, 180)
+{
+	const char *args[] = { "-S", self->s.sock, "-l", "64K", "-n", "2",
+			       "--max-peers", "1100", NULL };
+	struct rlimit rl;
+	int ready[2], quit[2], st;
+	char err[2048], b;
+	pid_t pid;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 4 * CROWD)
+		SKIP(return, "hard RLIMIT_NOFILE %llu: too low for the crowd",
+		     (unsigned long long)rl.rlim_max);
+	ASSERT_EQ(0, srv_start(&self->s, args));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(quit, O_CLOEXEC));
+	pid = crowd(self->s.sock, ready[1], quit);
+	ASSERT_LT(0, pid);
+	close(ready[1]);
+	close(quit[0]);
+	ASSERT_EQ(1, read(ready[0], &b, 1)) TH_LOG("the crowd did not connect");
+
+	EXPECT_EQ(0, join_under(self->target, 1024, rl.rlim_max))
+		TH_LOG("joining under a soft limit of 1024 failed");
+	EXPECT_EQ(1, join_under(self->target, 1024, 1024))
+		TH_LOG("under a hard limit of 1024: want EMFILE");
+	st = cli_under_limit(self->target, err, sizeof(err));
+	EXPECT_EQ(1, st);
+	EXPECT_NE(NULL, strstr(err, "Too many open files")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "one fd per peer and vector"))
+		TH_LOG("%s", err);
+
+	close(quit[1]);
+	close(ready[0]);
+	EXPECT_EQ(0, wait_exit(pid, 10000));
 }
 
 TEST_HARNESS_MAIN
