@@ -92,7 +92,6 @@ struct ivshm_chan {
 	struct ivshm_chn_hdr *hdr;
 	uint32_t gen;
 	uint32_t my_epoch;
-	uint64_t heartbeat;
 	uint64_t spin_ns;
 	bool has_sig;
 	struct ivshm_signal sig;
@@ -1060,9 +1059,6 @@ static int __attribute__((noinline)) chan_wait(struct ivshm_chan *c,
 			c->stats.sleeps++;
 			w = c->sig.wait(c->sig.ctx, slice);
 			unannounce(c);
-			atomic_store_explicit(&c->my_evt->heartbeat,
-					      ++c->heartbeat,
-					      memory_order_relaxed);
 			if (w < 0 && w != -ETIMEDOUT && w != -EINTR &&
 			    w != -EAGAIN) {
 				r = ready(c, need);
