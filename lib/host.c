@@ -78,8 +78,9 @@ struct host {
 	rlim_t nofile;			/* soft RLIMIT_NOFILE last seen */
 	/*
 	 * Queued peer events (a ring of IVSHM_EVENTS_MAX, allocated on first
-	 * use, oldest dropped: the server pumps events whenever a channel
-	 * sleeps, read or not), the fd that says so, the event epoll fd.
+	 * use, oldest dropped: server messages are pumped whenever a channel
+	 * sleeps, whether the application reads events or not), the fd that
+	 * says so, the event epoll fd.
 	 */
 	struct ivshm_peer_event *q;
 	unsigned int qhead, qn;
