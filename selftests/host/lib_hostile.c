@@ -7,6 +7,8 @@
  * usual fd limit allows.
  */
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
 
 #include "kselftest_harness.h"
@@ -283,6 +285,82 @@ TEST_F(srv, event_flood)
 		cl_close(&c);
 	}
 	ivshm_close(d);
+}
+
+/* ---- ringing a peer that leaves ---------------------------------------- */
+
+struct ringer {
+	struct ivshm_dev *d;
+	unsigned int peer;
+	_Atomic bool stop;
+	unsigned long rung;
+};
+
+static void *ringer_main(void *arg)
+{
+	struct ringer *r = arg;
+
+	while (!atomic_load(&r->stop))
+		if (ivshm_ring(r->d, r->peer, 0) == 0)
+			r->rung++;
+	return NULL;
+}
+
+/*
+ * ivshm_ring writes outside the handle's lock: a peer that leaves while
+ * another thread rings it must not have its eventfds closed under the
+ * write, or the write could land in whatever reuses the fd number.  A
+ * peer joins and leaves repeatedly while a thread rings it; after each
+ * departure, pipes take the lowest free fd numbers, and nothing may ever
+ * be written into them.
+ */
+TEST_F(srv, ring_while_peer_leaves)
+{
+	const char *args[] = { "-S", self->s.sock, "-l", "64K", "-n", "2",
+			       NULL };
+	struct ringer r = { 0 };
+	struct ivshm_signal sig;
+	struct ivshm_sigctx ctx;
+	unsigned long stray = 0;
+	pthread_t t;
+	int i, j;
+
+	ASSERT_EQ(0, srv_start(&self->s, args));
+	r.d = ivshm_open(self->target, IVSHM_OPEN_VECTORS(2));
+	ASSERT_NE(NULL, r.d);
+	r.peer = ivshm_peer_id(r.d) + 1;	/* the next one to join */
+	ASSERT_EQ(0, ivshm_dev_signal(r.d, r.peer, 0, 0, &ctx, &sig));
+	ASSERT_EQ(0, pthread_create(&t, NULL, ringer_main, &r));
+	for (i = 0; i < 300; i++) {
+		int p[4][2];
+		struct cl c;
+		char buf[64];
+
+		ASSERT_EQ(0, cl_open(&c, self->s.sock, 2));
+		ASSERT_EQ(r.peer, c.id);
+		while (sig.peer_alive(sig.ctx) != 1)
+			usleep(100);
+		cl_close(&c);
+		while (sig.peer_alive(sig.ctx) != 0)
+			usleep(100);
+		for (j = 0; j < 4; j++)
+			ASSERT_EQ(0, pipe2(p[j], O_CLOEXEC | O_NONBLOCK));
+		usleep(200);
+		for (j = 0; j < 4; j++) {
+			ssize_t n;
+
+			while ((n = read(p[j][0], buf, sizeof(buf))) > 0)
+				stray += n;
+			close(p[j][0]);
+			close(p[j][1]);
+		}
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, stray) TH_LOG("%lu bytes rung into reused fds", stray);
+	EXPECT_LT(0, r.rung);
+	TH_LOG("%lu rings over 300 joins and leaves", r.rung);
+	ivshm_close(r.d);
 }
 
 /* ---- many peers ------------------------------------------------------- */
