@@ -354,7 +354,8 @@ IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
  * Common errors of the channel calls: -EINVAL (bad argument, wrong role),
  * -EAGAIN (non-blocking and nothing to do), -ETIMEDOUT, -EPROTO (the peer
  * broke the protocol; sticky), -ECONNRESET (the channel was re-created or
- * our side was taken over by another attach; sticky), -EPIPE (the peer
+ * our side was taken over by another attach; sticky, from the next call
+ * on, and nothing is published after it), -EPIPE (the peer
  * detached, or signal->peer_alive said it is gone, and we would block).
  *
  * Timeouts: timeout_ms 0 never blocks, > 0 waits at most that long, -1
@@ -605,6 +606,9 @@ struct ivshm_chan_stats {
 	uint64_t notifies;	/* doorbells rung for the peer */
 	uint64_t waits;		/* calls that had to wait (spin or sleep) */
 	uint64_t sleeps;	/* signal->wait calls (or polling sleeps) */
+	uint64_t backstops;	/* sleeps ended by their re-check timeout with
+				 * the ring ready: a lost doorbell (never, if
+				 * the protocol is right) */
 };
 
 /* Copy the counters into *@st.  Return: 0 or -EINVAL. */

@@ -62,7 +62,7 @@ def basic(kver, initrd, workdir, prefix):
     return _plain_and_doorbell(
         kver, initrd, workdir, prefix, "basic",
         ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
-         "driver_badinput", "lib_guest", "cli_guest.sh"])
+         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"])
 
 
 def nomsi(kver, initrd, workdir, prefix):
