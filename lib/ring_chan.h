@@ -46,7 +46,6 @@ struct ivshm_chan {
 	struct ivshm_chn_hdr *hdr;
 	uint32_t gen;
 	uint32_t my_epoch;
-	uint64_t heartbeat;
 	uint64_t spin_ns;
 	bool has_sig;
 	struct ivshm_signal sig;

@@ -155,8 +155,6 @@ static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms)
 	/* wait consumes the doorbell it reports: drained before the re-check */
 	w = c->sig.wait(c->sig.ctx, slice_ms);
 	withdraw(c);
-	atomic_store_explicit(&c->my_evt->heartbeat, ++c->heartbeat,
-			      memory_order_relaxed);
 	r = ready(c, need);
 	if (r > 0 && w == -ETIMEDOUT && c->sig.wait(c->sig.ctx, 0) != 0)
 		/* ready, and no doorbell came: only the slice woke us */

@@ -30,16 +30,16 @@ class Result:
 
 
 class Server:
-    """Our ivshm-server on a socket in workdir."""
+    """Our ivshm-server on a socket in workdir, with its default memory
+    (a sealed memfd, which QEMU must map like any other)."""
 
     def __init__(self, workdir, size="4M", vectors=4):
         self.path = os.path.join(workdir, "ivshm.sock")
-        self.shm_name = "ivshm-test-%d-%d" % (os.getpid(), id(self) % 9973)
         binary = os.environ.get("IVSHM_SERVER",
                                 os.path.join(TOP, "build/tools/ivshm-server"))
         self.log = open(os.path.join(workdir, "server.log"), "w")
         self.proc = subprocess.Popen(
-            [binary, "-F", "-S", self.path, "-M", self.shm_name, "-l", size,
+            [binary, "-F", "-S", self.path, "-l", size,
              "-n", str(vectors), "-v"],
             stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -58,9 +58,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-        for p in (self.path, "/dev/shm/" + self.shm_name):
-            if os.path.exists(p):
-                os.unlink(p)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 class LibHost:
