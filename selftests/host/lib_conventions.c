@@ -3,7 +3,8 @@
  * libivshm's API conventions (libivshm(7)): int and ssize_t calls return a
  * negative errno and leave errno alone, also when libc or a callback
  * changed it on the way; constructors return NULL and set errno only when
- * they fail.
+ * they fail; structs the library fills start with their size and can
+ * grow; the version macros and the runtime version check agree.
  */
 #include <sys/mman.h>
 
@@ -11,6 +12,7 @@
 #include "server_helpers.h"
 
 #include <ivshm.h>
+#include "../../lib/sized.h"
 
 #define SENTINEL	12345		/* no real errno has this value */
 #define RSIZE		(256 * 1024)
@@ -215,6 +217,199 @@ TEST(ring_calls_keep_errno)
 	EXPECT_EQ(SENTINEL, errno);
 }
 
+/* ---- version ---------------------------------------------------------- */
+
+TEST(version_macros_and_check)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%d.%d.%d", IVSHM_VERSION_MAJOR,
+		 IVSHM_VERSION_MINOR, IVSHM_VERSION_PATCH);
+	EXPECT_STREQ(want, IVSHM_VERSION_STRING);
+	EXPECT_STREQ(want, ivshm_version());
+	EXPECT_EQ(IVSHM_VERSION_MAJOR, ivshm_version_major());
+	EXPECT_EQ(IVSHM_VERSION_MINOR, ivshm_version_minor());
+
+	/* compile time: this header against what a caller needs */
+	EXPECT_TRUE(IVSHM_CHECK_VERSION(IVSHM_VERSION_MAJOR,
+					IVSHM_VERSION_MINOR));
+	EXPECT_TRUE(IVSHM_CHECK_VERSION(0, 0));
+	EXPECT_FALSE(IVSHM_CHECK_VERSION(IVSHM_VERSION_MAJOR,
+					 IVSHM_VERSION_MINOR + 1));
+	EXPECT_FALSE(IVSHM_CHECK_VERSION(IVSHM_VERSION_MAJOR + 1, 0));
+
+	/* run time: the library loaded against what the caller was built for */
+	EXPECT_KEEPS(0, ivshm_version_check(IVSHM_VERSION_MAJOR,
+					    IVSHM_VERSION_MINOR));
+	EXPECT_KEEPS(0, ivshm_version_check(IVSHM_VERSION_MAJOR, 0));
+	EXPECT_KEEPS(-ENOTSUP, ivshm_version_check(IVSHM_VERSION_MAJOR,
+						   IVSHM_VERSION_MINOR + 1));
+	EXPECT_KEEPS(-ENOTSUP, ivshm_version_check(IVSHM_VERSION_MAJOR + 1,
+						   0));
+	if (IVSHM_VERSION_MAJOR > 0)
+		EXPECT_KEEPS(-ENOTSUP,
+			     ivshm_version_check(IVSHM_VERSION_MAJOR - 1, 0));
+	EXPECT_KEEPS(-EINVAL, ivshm_version_check(-1, 0));
+	EXPECT_KEEPS(-EINVAL, ivshm_version_check(0, -1));
+}
+
+/* ---- structs that grow ------------------------------------------------ */
+
+/*
+ * The copy every filler goes through (lib/sized.h), with a version 2 of a
+ * struct the library would know and a caller built against version 1: the
+ * caller gets only the fields it has, learns how many bytes that was, and
+ * nothing past its struct is written.
+ */
+struct demo_v1 {
+	uint32_t size;
+	uint32_t a;
+	uint64_t b;
+};
+
+struct demo_v2 {
+	uint32_t size;
+	uint32_t a;
+	uint64_t b;
+	uint64_t c;		/* added in version 2 */
+};
+
+TEST(old_caller_gets_only_its_fields)
+{
+	struct demo_v2 full = { .size = sizeof(full), .a = 1, .b = 2, .c = 3 };
+	unsigned char buf[sizeof(struct demo_v2)];
+	struct demo_v1 *old = (struct demo_v1 *)buf;
+	struct demo_v2 *big = (struct demo_v2 *)buf;
+
+	memset(buf, 0xaa, sizeof(buf));
+	old->size = sizeof(*old);
+	sized_copy(buf, old->size, &full, sizeof(full));
+	EXPECT_EQ(sizeof(*old), old->size);
+	EXPECT_EQ(1, old->a);
+	EXPECT_EQ(2, old->b);
+	EXPECT_EQ(0xaaaaaaaaaaaaaaaaull, big->c);	/* not ours: untouched */
+
+	/* a newer caller than the library: the library's bytes, its size */
+	memset(buf, 0xaa, sizeof(buf));
+	big->size = sizeof(*big);
+	sized_copy(buf, big->size, (struct demo_v1 *)&full, sizeof(*old));
+	EXPECT_EQ(sizeof(*old), big->size);
+	EXPECT_EQ(2, big->b);
+	EXPECT_EQ(0xaaaaaaaaaaaaaaaaull, big->c);
+}
+
+/* A caller's struct, bigger than the library's: the tail stays as it was. */
+struct stats_next {
+	struct ivshm_chan_stats st;
+	uint64_t later;
+};
+
+struct info_next {
+	struct ivshm_chan_info ci;
+	uint64_t later;
+};
+
+struct signal_next {
+	struct ivshm_signal sig;
+	int (*later)(void *ctx);
+};
+
+#define CANARY	0x5a5a5a5a5a5a5a5aull
+
+TEST(library_structs_grow)
+{
+	static char mem[1 << 16] __attribute__((aligned(64)));
+	struct signal_next sn = {
+		.sig = { .size = sizeof(sn), .fd = -1 },
+		.later = (int (*)(void *))1,	/* a newer field: ignored */
+	};
+	struct ivshm_signal small = { .size = IVSHM_SIGNAL_SIZE_V1 - 1 };
+	struct ivshm_chan_stats st;
+	struct stats_next sx;
+	struct info_next ix[2];
+	struct ivshm_region *r;
+	struct ivshm_chan *p, *c;
+
+	r = ivshm_region_format(mem, sizeof(mem));
+	ASSERT_NE(NULL, r);
+
+	/* a signal smaller than version 1 is refused */
+	errno = 0;
+	EXPECT_EQ(NULL, ivshm_chan_create(r, "g", 1024, IVSHM_CHAN_PRODUCER,
+					  &small));
+	EXPECT_EQ(EINVAL, errno);
+	/* a bigger one is read as far as the library knows it */
+	p = ivshm_chan_create(r, "g", 1024, IVSHM_CHAN_PRODUCER, &sn.sig);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-EOPNOTSUPP, ivshm_chan_fd(p));	/* fd -1 was copied */
+	c = ivshm_chan_attach(r, "g", IVSHM_CHAN_CONSUMER, NULL);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, ivshm_chan_send(p, "x", 1, 0));
+
+	/* stats: below version 1 refused and untouched; bigger: tail kept */
+	memset(&st, 0xa5, sizeof(st));
+	st.size = IVSHM_CHAN_STATS_SIZE_V1 - 8;
+	EXPECT_EQ(-EINVAL, ivshm_chan_stats(p, &st));
+	EXPECT_EQ(IVSHM_CHAN_STATS_SIZE_V1 - 8, st.size);
+	memset(&sx, 0x5a, sizeof(sx));
+	sx.st.size = sizeof(sx);
+	EXPECT_EQ(0, ivshm_chan_stats(p, &sx.st));
+	EXPECT_EQ(IVSHM_CHAN_STATS_SIZE_V1, sx.st.size);
+	EXPECT_EQ(0, sx.st.waits);
+	EXPECT_EQ(CANARY, sx.later);
+
+	/* channel list: the first entry's size is the stride of the array */
+	memset(ix, 0x5a, sizeof(ix));
+	ix[0].ci.size = sizeof(ix[0]);
+	EXPECT_EQ(1, ivshm_region_channels(r, &ix[0].ci, 2));
+	EXPECT_EQ(IVSHM_CHAN_INFO_SIZE_V1, ix[0].ci.size);
+	EXPECT_STREQ("g", ix[0].ci.name);
+	EXPECT_EQ(IVSHM_CHAN_STATE_READY, ix[0].ci.state);
+	EXPECT_EQ(16, ix[0].ci.queued);	/* header + 1 byte, padded to 8 */
+	EXPECT_EQ(CANARY, ix[0].later);
+	ix[0].ci.size = IVSHM_CHAN_INFO_SIZE_V1 - 1;
+	EXPECT_EQ(-EINVAL, ivshm_region_channels(r, &ix[0].ci, 2));
+	EXPECT_EQ(1, ivshm_region_channels(r, NULL, 0));
+
+	ivshm_chan_close(c);
+	ivshm_chan_close(p);
+	ivshm_region_close(r);
+}
+
+TEST_F(shm, dev_info_grows)
+{
+	struct {
+		struct ivshm_dev_info di;
+		uint64_t later;
+	} big;
+	struct ivshm_dev_info small;
+
+	memset(&big, 0x5a, sizeof(big));
+	big.di.size = sizeof(big);
+	EXPECT_EQ(0, ivshm_dev_info(self->dev, &big.di));
+	EXPECT_EQ(IVSHM_INFO_SIZE_V1, big.di.size);
+	EXPECT_EQ(IVSHM_BACKEND_SHM, big.di.backend);
+	EXPECT_EQ(RSIZE, big.di.mem_size);
+	EXPECT_EQ(CANARY, big.later);
+	memset(&small, 0xa5, sizeof(small));
+	small.size = IVSHM_INFO_SIZE_V1 - 8;
+	EXPECT_EQ(-EINVAL, ivshm_dev_info(self->dev, &small));
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ull, small.mem_size);
+}
+
+TEST(list_entry_size)
+{
+	struct ivshm_devinfo *l = NULL;
+
+	EXPECT_EQ(-EINVAL, ivshm_list(&l, IVSHM_DEVINFO_SIZE_V1 - 8));
+	EXPECT_EQ(NULL, l);
+	/* a bigger entry is a stride the library honours (no devices here) */
+	EXPECT_EQ(0, ivshm_list(&l, IVSHM_DEVINFO_SIZE_V1 + 8));
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(NULL, l[0].name);		/* the zeroed end entry */
+	ivshm_list_free(l);
+}
+
 /* The unix: backend, where libc calls fail inside successful calls. */
 FIXTURE(srv) {
 	struct srv s;
@@ -236,6 +431,58 @@ FIXTURE_SETUP(srv)
 FIXTURE_TEARDOWN(srv)
 {
 	srv_cleanup(&self->s);
+}
+
+static void on_event(struct ivshm_dev *dev, const struct ivshm_peer_event *ev,
+		     void *arg)
+{
+	int *seen = arg;
+
+	(void)dev;
+	/* the library's memory: its size says which fields there are */
+	if (ev->size == sizeof(*ev) && IVSHM_HAS_FIELD(ev, peer) &&
+	    ev->type == IVSHM_PEER_JOIN)
+		(*seen)++;
+}
+
+TEST_F(srv, events_and_fired_grow)
+{
+	struct {
+		struct ivshm_fired f;
+		uint64_t later;
+	} fx[2];
+	struct ivshm_dev *a, *b;
+	uint64_t end;
+	int seen = 0;
+
+	a = ivshm_open(self->target, IVSHM_OPEN_VECTORS(2));
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, ivshm_set_event_cb(a, on_event, &seen));
+	b = ivshm_open(self->target, IVSHM_OPEN_VECTORS(2));
+	ASSERT_NE(NULL, b);
+	end = ms_now() + 5000;
+	while (!seen && ms_now() < end)
+		ivshm_process_events(a, 100);
+	EXPECT_EQ(1, seen);
+
+	/* ring both our vectors; records at the caller's stride */
+	ASSERT_EQ(0, ivshm_ring(b, ivshm_peer_id(a), 0));
+	ASSERT_EQ(0, ivshm_ring(b, ivshm_peer_id(a), 1));
+	memset(fx, 0x5a, sizeof(fx));
+	fx[0].f.size = sizeof(fx[0]);
+	usleep(20000);
+	ASSERT_EQ(2, ivshm_wait_any(a, &fx[0].f, 2, 1000));
+	EXPECT_EQ(IVSHM_FIRED_SIZE_V1, fx[0].f.size);
+	EXPECT_EQ(IVSHM_FIRED_SIZE_V1, fx[1].f.size);
+	EXPECT_EQ(0, fx[0].f.vector);
+	EXPECT_EQ(1, fx[1].f.vector);
+	EXPECT_EQ(1, fx[1].f.count);
+	EXPECT_EQ(CANARY, fx[0].later);
+	EXPECT_EQ(CANARY, fx[1].later);
+	fx[0].f.size = IVSHM_FIRED_SIZE_V1 - 1;
+	EXPECT_EQ(-EINVAL, ivshm_wait_any(a, &fx[0].f, 2, 0));
+	ivshm_close(b);
+	ivshm_close(a);
 }
 
 TEST_F(srv, unix_calls_keep_errno)
