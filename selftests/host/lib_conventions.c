@@ -61,9 +61,9 @@ FIXTURE_TEARDOWN(shm)
 TEST_F(shm, device_calls_keep_errno)
 {
 	struct ivshm_dev *d = self->dev;
-	struct ivshm_sigctx c;
-	struct ivshm_signal s;
-	struct ivshm_fired f;
+	struct ivshm_sigctx c = { .size = sizeof(c) };
+	struct ivshm_signal s = { .size = sizeof(s) };
+	struct ivshm_fired f = { .size = sizeof(f) };
 
 	EXPECT_KEEPS(-EOPNOTSUPP, ivshm_peer_id(d));
 	EXPECT_KEEPS(-EOPNOTSUPP, ivshm_ring(d, 0, 0));
