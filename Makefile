@@ -72,8 +72,9 @@ $(LIB_SO): $(LIB_OBJS) lib/libivshm.map
 $(LIB_A): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/lib/libivshm.pc: lib/libivshm.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
+$(B)/lib/libivshm.pc: lib/libivshm.pc.in include/ivshm.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@VERSION@|$(shell $(TOP)/scripts/version.sh)|' $< > $@
 
 tools: $(TOOLS)
 

@@ -33,6 +33,8 @@
 #include "ivshm.h"
 #include "backend.h"
 
+_Static_assert(sizeof(struct ivshm_peer_event) == IVSHM_PEER_EVENT_SIZE_V1, "V1");
+
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
 /* Raise RLIMIT_NOFILE when a received fd comes this close to it. */
@@ -334,6 +336,7 @@ static void queue_event(struct host *h, int type, int peer)
 		h->qdropped = true;
 	}
 	e = &h->q[(h->qhead + h->qn) % IVSHM_EVENTS_MAX];
+	e->size = sizeof(*e);
 	e->type = type;
 	e->peer = peer;
 	h->qn++;
@@ -357,6 +360,7 @@ static int queue_take(struct host *h, struct ivshm_peer_event **out,
 	if (!*out)
 		return -ENOMEM;
 	if (h->qdropped) {
+		(*out)[k].size = sizeof(**out);
 		(*out)[k].type = IVSHM_EVENTS_DROPPED;
 		(*out)[k++].peer = -1;
 	}

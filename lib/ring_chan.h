@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ivshm.h"
+#include "keep_errno.h"
 #include "ring_layout.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
@@ -52,9 +53,9 @@ struct ivshm_chan {
 	struct ivshm_chan_stats stats;
 } __attribute__((aligned(64)));
 
+/* A failure: the negative errno; errno itself is left alone (keep_errno.h). */
 static inline int fail(int err)
 {
-	errno = err;
 	return -err;
 }
 

@@ -58,8 +58,11 @@ static inline void cpu_relax(void)
 void wake_notify(struct ivshm_chan *c)
 {
 	c->stats.notifies++;
-	if (c->sig.notify)
+	if (c->sig.notify) {
+		KEEP_ERRNO;
+
 		c->sig.notify(c->sig.ctx);
+	}
 }
 
 /*
@@ -165,14 +168,16 @@ static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms)
 }
 
 /*
- * Wait until ready(c, need): 0 when ready, else a negative errno (set).
- * The caller already saw "not ready".
+ * Wait until ready(c, need): 0 when ready, else a negative errno.  The
+ * caller already saw "not ready".  errno survives nanosleep and the
+ * signal's callbacks.
  */
 int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms)
 {
 	uint64_t t, deadline, end, left, backoff = POLL_MIN_NS;
 	unsigned int i;
 	int r, slice;
+	KEEP_ERRNO;
 
 	if (timeout_ms == 0)
 		return fail(EAGAIN);

@@ -26,7 +26,7 @@
 # UDEVDIR, SYSTEMDUNITDIR, TMPFILESDIR and SYSUSERSDIR do not follow
 # PREFIX; the unit's ExecStart is rewritten to $(BINDIR).
 
-IVSHM_VERSION := $(shell sed -n 's/.*IVSHM_VERSION_STRING *"\(.*\)".*/\1/p' $(TOP)/include/ivshm.h)
+IVSHM_VERSION := $(shell $(TOP)/scripts/version.sh)
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin

@@ -379,7 +379,7 @@ TEST(list_host)
 {
 	struct ivshm_devinfo *l = NULL;
 	struct res r;
-	int n = ivshm_list(&l), lines = 0;
+	int n = ivshm_list(&l, sizeof(*l)), lines = 0;
 	char *p;
 
 	ivshm_list_free(l);

@@ -504,9 +504,12 @@ static void *recv_main(void *arg)
 TEST_F(fake, pipe_peer_ring_notification)
 {
 	struct ivshm_dev *d = open_with_peer1(_metadata, self, PIPEFULL);
-	struct ivshm_signal psig, csig = { .wait = nap_wait, .fd = -1 };
+	struct ivshm_signal psig = { .size = sizeof(psig) };
+	struct ivshm_signal csig = {
+		.size = sizeof(csig), .wait = nap_wait, .fd = -1,
+	};
 	struct recv_call rc = { NULL, 1 };
-	struct ivshm_sigctx ctx;
+	struct ivshm_sigctx ctx = { .size = sizeof(ctx) };
 	struct ivshm_region *r;
 	struct ivshm_chan *p;
 	uint64_t t0;

@@ -238,8 +238,10 @@ static void count_cb(struct ivshm_dev *d, const struct ivshm_peer_event *ev,
 TEST_F(srv, event_flood)
 {
 	const char *args[] = { "-S", self->s.sock, "-l", "64K", NULL };
-	struct ivshm_signal sig, sig2;
-	struct ivshm_sigctx ctx, ctx2;
+	struct ivshm_signal sig = { .size = sizeof(sig) };
+	struct ivshm_signal sig2 = { .size = sizeof(sig2) };
+	struct ivshm_sigctx ctx = { .size = sizeof(ctx) };
+	struct ivshm_sigctx ctx2 = { .size = sizeof(ctx2) };
 	struct seen seen = { 0 };
 	struct ivshm_dev *d;
 	size_t before, after;
@@ -319,8 +321,8 @@ TEST_F(srv, ring_while_peer_leaves)
 	const char *args[] = { "-S", self->s.sock, "-l", "64K", "-n", "2",
 			       NULL };
 	struct ringer r = { 0 };
-	struct ivshm_signal sig;
-	struct ivshm_sigctx ctx;
+	struct ivshm_signal sig = { .size = sizeof(sig) };
+	struct ivshm_sigctx ctx = { .size = sizeof(ctx) };
 	unsigned long stray = 0;
 	pthread_t t;
 	int i, j;

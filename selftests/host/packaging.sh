@@ -12,7 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/ivshm-packaging.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-version=$(sed -n 's/.*IVSHM_VERSION_STRING *"\(.*\)".*/\1/p' "$top/include/ivshm.h")
+version=$("$top/scripts/version.sh")
 mk() { make -s --no-print-directory -C "$top" B="$tmp/b" "$@"; }
 
 n=0

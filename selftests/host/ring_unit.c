@@ -89,8 +89,8 @@ static void efd_pair(struct efd_sig *a, struct efd_sig *b,
 
 	*a = (struct efd_sig){ .mine = e1, .peer = e2 };
 	*b = (struct efd_sig){ .mine = e2, .peer = e1 };
-	*sa = (struct ivshm_signal){ efd_notify, efd_wait, NULL, e1, a };
-	*sb = (struct ivshm_signal){ efd_notify, efd_wait, NULL, e2, b };
+	*sa = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, e1, a };
+	*sb = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, e2, b };
 }
 
 FIXTURE(rgn) {
@@ -201,7 +201,6 @@ TEST_F(rgn, send_recv_basic)
 	ASSERT_EQ(6, ivshm_chan_recv(c, buf, sizeof(buf), 0));
 	ASSERT_STREQ("hello", buf);
 	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c, buf, sizeof(buf), 0));
-	ASSERT_EQ(EAGAIN, errno);
 	/* wrong role */
 	ASSERT_EQ(-EINVAL, ivshm_chan_send(c, "x", 1, 0));
 	ASSERT_EQ(-EINVAL, ivshm_chan_recv(p, buf, 1, 0));
@@ -224,10 +223,8 @@ TEST_F(rgn, zero_and_oversize_refused)
 	ASSERT_NE(NULL, c);
 	max = ivshm_chan_max_msg(p);
 	ASSERT_EQ(-EINVAL, ivshm_chan_send(p, big, 0, 0));
-	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(-EINVAL, ivshm_chan_reserve(p, 0, &d, 0));
 	ASSERT_EQ(-EMSGSIZE, ivshm_chan_send(p, big, max + 1, 0));
-	ASSERT_EQ(EMSGSIZE, errno);
 	ASSERT_EQ(-EMSGSIZE, ivshm_chan_reserve(p, SIZE_MAX, &d, 0));
 	/* the largest message goes through, several times (wraps) */
 	for (int i = 0; i < 20; i++) {
@@ -258,7 +255,6 @@ TEST_F(rgn, empty_and_timeout)
 	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &len, 0));
 	t0 = ms_now();
 	ASSERT_EQ(-ETIMEDOUT, ivshm_chan_recv(c, b, sizeof(b), 30));
-	ASSERT_EQ(ETIMEDOUT, errno);
 	ASSERT_GE(ms_now() - t0, 30);
 	ASSERT_LT(ms_now() - t0, 1000);
 	ASSERT_EQ(0, ivshm_chan_release(c));
@@ -657,7 +653,6 @@ TEST_F(rgn, runtime_violations)
 		case 5: ch->prod_idx = 4096 + 64; break; /* too far */
 		}
 		ASSERT_EQ(-EPROTO, ivshm_chan_recv(c, b, sizeof(b), 0));
-		ASSERT_EQ(EPROTO, errno);
 		/* sticky, even after a repair */
 		rec[0] = 10;
 		ch->prod_idx = 24;
@@ -762,7 +757,6 @@ TEST_F(rgn, producer_takeover_and_reset)
 			      IVSHM_CHAN_PRODUCER | IVSHM_CHAN_RESET, NULL);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(-ECONNRESET, ivshm_chan_recv(c, b, sizeof(b), 10));
-	ASSERT_EQ(ECONNRESET, errno);
 	ivshm_chan_close(c);
 	c2 = ivshm_chan_attach(self->r2, "pt", IVSHM_CHAN_CONSUMER, NULL);
 	ASSERT_NE(NULL, c2);
@@ -777,7 +771,8 @@ TEST_F(rgn, peer_detach_epipe)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
 	char buf[16];
 	int i;
 
@@ -789,7 +784,6 @@ TEST_F(rgn, peer_detach_epipe)
 	ivshm_chan_close(p);
 	ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), -1));
 	ASSERT_EQ(-EPIPE, ivshm_chan_recv(c, buf, sizeof(buf), -1));
-	ASSERT_EQ(EPIPE, errno);
 	/* a producer comes back: the stream continues */
 	p = ivshm_chan_attach(self->r, "ep", IVSHM_CHAN_PRODUCER, &sa);
 	ASSERT_NE(NULL, p);
@@ -815,7 +809,7 @@ static int dead_peer(void *ctx)
 TEST_F(rgn, liveness_callback)
 {
 	struct ivshm_chan *p, *c;
-	struct ivshm_signal s = { NULL, NULL, dead_peer, -1, NULL };
+	struct ivshm_signal s = { sizeof(s), NULL, NULL, dead_peer, -1, NULL };
 	char buf[8];
 
 	p = ivshm_chan_create(self->r, "lv", 4096, IVSHM_CHAN_PRODUCER, NULL);
@@ -852,10 +846,11 @@ static void *late_sender(void *arg)
  */
 TEST_F(rgn, event_line_word16_unused)
 {
-	struct ivshm_chan_info ci;
+	struct ivshm_chan_info ci = { .size = sizeof(ci) };
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
 	const unsigned char *hdr;
 	struct blk arg;
 	pthread_t t;
@@ -888,8 +883,9 @@ TEST_F(rgn, blocking_doorbell)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
-	struct ivshm_chan_stats st;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct blk arg;
 	pthread_t t;
 	char buf[8];
@@ -945,8 +941,9 @@ TEST_F(rgn, blocking_producer)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
-	struct ivshm_chan_stats st;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct blk arg;
 	pthread_t t;
 	static char buf[1024];

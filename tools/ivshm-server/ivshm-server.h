@@ -14,8 +14,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ivshm.h>
+
 #define PROG			"ivshm-server"
-#define IVSHM_SERVER_VERSION	"0.1.0"
+/* the project's version (ivshm.h is its one source; no library code) */
+#define IVSHM_SERVER_VERSION	IVSHM_VERSION_STRING
 
 #define DEFAULT_SOCKET		"/tmp/ivshmem_socket"
 #define DEFAULT_SIZE		(4ULL << 20)

@@ -111,7 +111,7 @@ int cmd_info(int argc, char **argv)
 		npeers = ivshm_peers(dev, NULL, 0);
 	}
 	if (!strcmp(backend, "guest")) {
-		n = ivshm_list(&list);
+		n = ivshm_list(&list, sizeof(*list));
 		if (n > 0)
 			gi = guest_entry(target, list, n);
 	}
