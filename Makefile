@@ -16,6 +16,9 @@ ifneq ($(KDIR),)
 KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 endif
 KDIR_OF	= $(if $(KDIR),$(KDIR),/usr/src/linux-headers-$(1))
+# Our own module build (and so make check) is strict: W=1 warnings, and
+# every warning an error.  kmod/Kbuild alone (DKMS, kmod/Makefile) is not.
+KMOD_STRICT := W=1 IVSHM_WERROR=1
 
 CC	?= gcc
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
@@ -53,7 +56,7 @@ modules: $(MODULES)
 $(B)/kmod/%/ivshm.ko: $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/ivshm.h
 	@mkdir -p $(@D)
 	@for f in $(TOP)/kmod/*.c $(TOP)/kmod/*.h $(TOP)/kmod/Kbuild; do ln -sf $$f $(@D)/; done
-	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) W=1 modules
+	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) modules
 
 lib: $(LIB_SO) $(LIB_A) $(B)/lib/libivshm.pc
 

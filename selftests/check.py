@@ -48,7 +48,7 @@ def sparse(kvers):
             os.unlink(f)
         r = subprocess.run(["make", "-s", "-C", "/usr/src/linux-headers-" + k,
                             "M=" + mdir, "IVSHM_TOP=" + TOP, "C=2", "W=1",
-                            "modules"], capture_output=True, text=True)
+                            "IVSHM_WERROR=1", "modules"], capture_output=True, text=True)
         out = [ln for ln in (r.stdout + r.stderr).splitlines()
                if "BTF" not in ln]
         report("pass" if r.returncode == 0 and not out else "fail",
