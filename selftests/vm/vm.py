@@ -30,7 +30,7 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
                      r"suspicious RCU usage|possible irq lock inversion|"
                      r"DEBUG_LOCKS_WARN_ON|ODEBUG:|"
                      r"INFO: task .* blocked for more than|soft lockup|"
-                     r"unreferenced object 0x")
+                     r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
 
 
@@ -399,7 +399,8 @@ def run_guests(guests, requests, prefix, timeout):
                 results.append(Result("%s%s:%s" % (prefix, g.name, t), "fail",
                                       "did not run to completion"))
         log = "".join(open(g.console, errors="replace").readlines())
-        bad = [ln for ln in (log.splitlines() + g.dmesg) if BAD_LOG.search(ln)]
+        bad = _distinct([ln for ln in (log.splitlines() + g.dmesg)
+                         if BAD_LOG.search(ln)])
         results.append(Result("%s%s:kernel-log-clean" % (prefix, g.name),
                               "fail" if bad else "pass",
                               "\n".join(bad[:20])))
@@ -411,6 +412,18 @@ def run_guests(guests, requests, prefix, timeout):
                 "fail" if lacking else "pass",
                 "missing: %s\nseen: %s" % (lacking, g.checks)))
     return results
+
+
+def _distinct(lines):
+    """Each report once, whatever its timestamp, so that a repeated report
+    does not hide the others."""
+    seen, out = set(), []
+    for ln in lines:
+        key = re.sub(r"^\[\s*[\d.]+\]\s*|0x[0-9a-f]+", "", ln)
+        if key not in seen:
+            seen.add(key)
+            out.append(ln)
+    return out
 
 
 def _line(g, line, requests, results, prefix):
