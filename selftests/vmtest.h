@@ -214,4 +214,43 @@ static inline const char *vt_cmdline(const char *key, char *buf, size_t len)
 	return NULL;
 }
 
+/*
+ * How many times slower than a Debian kernel this guest's kernel is: the
+ * harness passes ivshmtest.slow=N for the debug lane (KASAN, lockdep and
+ * kmemleak under TCG), 1 for others.
+ */
+static inline int vt_slow(void)
+{
+	char buf[16];
+	int n = vt_cmdline("ivshmtest.slow", buf, sizeof(buf)) ? atoi(buf) : 1;
+
+	return n > 1 ? n : 1;
+}
+
+#ifdef TEST_HARNESS_MAIN
+/* Every test's timeout, TEST_F_TIMEOUT's included, times vt_slow(). */
+static inline void vt_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= vt_slow();
+}
+
+#undef TEST_HARNESS_MAIN
+#define TEST_HARNESS_MAIN \
+	static void __attribute__((constructor)) \
+	__constructor_order_last(void) \
+	{ \
+		if (!__constructor_order) \
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	} \
+	int main(int argc, char **argv) { \
+		vt_scale_timeouts(); \
+		return test_harness_run(argc, argv); \
+	}
+#endif
+
 #endif /* IVSHM_VMTEST_H */

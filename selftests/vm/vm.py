@@ -19,8 +19,18 @@ import time
 from hostpeer import HostPeer
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(TOP, "build")
+# Kernel reports that fail a guest.  Lockdep's and RCU's reports begin with
+# WARNING: (named here as well); hung tasks, soft lockups (which also say
+# BUG:) and kmemleak's findings (init.sh prints them) do not.
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
-                     r"Call Trace:|UBSAN:|KASAN:")
+                     r"Call Trace:|UBSAN:|KASAN:|"
+                     r"possible circular locking dependency|"
+                     r"possible recursive locking|inconsistent lock state|"
+                     r"suspicious RCU usage|possible irq lock inversion|"
+                     r"DEBUG_LOCKS_WARN_ON|ODEBUG:|"
+                     r"INFO: task .* blocked for more than|soft lockup|"
+                     r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
 
 
@@ -110,6 +120,54 @@ class PlainShm:
             os.unlink(self.path)
 
 
+class Kernel:
+    """A kernel the guests boot, by release.  One of ours when BUILD/kernels/
+    KVER exists (the Makefile links the debug-kernel lane's cache there:
+    bzImage, config, modules.* and build/, the tree M= builds use), else a
+    Debian one: /boot/vmlinuz-KVER, /lib/modules/KVER and
+    /usr/src/linux-headers-KVER.  Its .config says what the guest must
+    show: lockdep active, kmemleak scanned."""
+
+    def __init__(self, kver):
+        self.kver = kver
+        own = os.path.join(BUILD, "kernels", kver)
+        if os.path.isdir(own):
+            self.image = os.path.join(own, "bzImage")
+            self.moddir = own
+            self.kdir = os.path.join(own, "build")
+        else:
+            self.image = "/boot/vmlinuz-" + kver
+            self.moddir = "/lib/modules/" + kver
+            self.kdir = "/usr/src/linux-headers-" + kver
+        self.config = {}
+        with open(os.path.join(self.kdir, ".config")) as f:
+            for line in f:
+                k, eq, v = line.strip().partition("=")
+                if eq and k.startswith("CONFIG_"):
+                    self.config[k[7:]] = v
+
+    def has(self, option):
+        return self.config.get(option) == "y"
+
+    def guest_checks(self):
+        """The "#GUEST" lines the guest must print: what init.sh finds
+        in a kernel with lockdep or kmemleak (init.sh's guess could
+        silently pass; the .config cannot)."""
+        want = []
+        if self.has("PROVE_LOCKING"):
+            want += ["#GUEST lockdep-start debug_locks=1",
+                     "#GUEST lockdep-end debug_locks=1"]
+        if self.has("DEBUG_KMEMLEAK"):
+            want += ["#GUEST kmemleak scanned"]
+        return want
+
+    def slowdown(self):
+        """How many times longer guests and their tests may take (guests
+        see it as ivshmtest.slow): KASAN, lockdep and kmemleak slow TCG
+        guests down about 5 times (boot to udev settled: 25 s, not 5 s)."""
+        return 5 if self.has("KASAN") or self.has("PROVE_LOCKING") else 1
+
+
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
                  append="", memory=384, smp=1):
@@ -123,14 +181,17 @@ class Guest:
         self.in_dmesg = False
         self.current = None
         self.ended = {}
+        self.kernel = Kernel(kver)
+        self.checks = []
         cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
                "-serial", "stdio", "-serial", "file:" + self.console,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-               "-kernel", "/boot/vmlinuz-" + kver, "-initrd", initrd,
+               "-kernel", self.kernel.image, "-initrd", initrd,
                "-append", "console=ttyS1 loglevel=7 panic=-1 "
-               "ivshmtest.run=%s %s" % (",".join(tests), append)]
+               "ivshmtest.run=%s ivshmtest.slow=%d %s"
+               % (",".join(tests), self.kernel.slowdown(), append)]
         # TCG unless asked: a /dev/kvm that exists may still not work
         # (nested virtualisation), and the tests must not depend on it.
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
@@ -315,6 +376,7 @@ class Requests:
 def run_guests(guests, requests, prefix, timeout):
     """Drive guests until all power off; return a list of Results."""
     results = []
+    timeout *= max(g.kernel.slowdown() for g in guests)
     deadline = time.monotonic() + timeout
     live = list(guests)
     while live and time.monotonic() < deadline:
@@ -342,11 +404,31 @@ def run_guests(guests, requests, prefix, timeout):
                 results.append(Result("%s%s:%s" % (prefix, g.name, t), "fail",
                                       "did not run to completion"))
         log = "".join(open(g.console, errors="replace").readlines())
-        bad = [ln for ln in (log.splitlines() + g.dmesg) if BAD_LOG.search(ln)]
+        bad = _distinct([ln for ln in (log.splitlines() + g.dmesg)
+                         if BAD_LOG.search(ln)])
         results.append(Result("%s%s:kernel-log-clean" % (prefix, g.name),
                               "fail" if bad else "pass",
                               "\n".join(bad[:20])))
+        if g.kernel.guest_checks() and not g.killed:
+            lacking = [c for c in g.kernel.guest_checks()
+                       if c not in g.checks]
+            results.append(Result(
+                "%s%s:debug-checks-ran" % (prefix, g.name),
+                "fail" if lacking else "pass",
+                "missing: %s\nseen: %s" % (lacking, g.checks)))
     return results
+
+
+def _distinct(lines):
+    """Each report once, whatever its timestamp, so that a repeated report
+    does not hide the others."""
+    seen, out = set(), []
+    for ln in lines:
+        key = re.sub(r"^\[\s*[\d.]+\]\s*|0x[0-9a-f]+", "", ln)
+        if key not in seen:
+            seen.add(key)
+            out.append(ln)
+    return out
 
 
 def _line(g, line, requests, results, prefix):
@@ -358,6 +440,8 @@ def _line(g, line, requests, results, prefix):
         g.in_dmesg = False
     elif g.in_dmesg:
         g.dmesg.append(line)
+    elif line.startswith("#GUEST "):
+        g.checks.append(line)
     elif line.startswith("#BEGIN "):
         g.current = line.split()[1]
         g.saw_tap = False

@@ -27,6 +27,12 @@
 #define MAX_GUESTS	3
 #define RING_SIZE	(256u << 10)
 #define WAIT_MS		10000
+/*
+ * A guest "joins" when its QEMU connects to the server, before its kernel
+ * boots: the first echo may take a whole boot (half a minute for a TCG
+ * guest on a debug kernel), later ones WAIT_MS.
+ */
+#define BOOT_WAIT_MS	600000
 #define BURSTS		20	/* host pauses between bursts */
 
 struct msg {
@@ -241,7 +247,8 @@ static void *host_guest_thread(void *arg)
 		}
 		/* Collect echoes; block only when we cannot send. */
 		len = ivshm_chan_recv(g->rx, in, sizeof(in),
-				      r == -EAGAIN ? WAIT_MS : 0);
+				      r != -EAGAIN ? 0 :
+				      g->echoed ? WAIT_MS : BOOT_WAIT_MS);
 		if (len == -EAGAIN)
 			continue;
 		if (len < 0) {
