@@ -12,7 +12,7 @@ pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-headers-6.12-amd64 linux-image-6.12-amd64
       qemu-system-x86 busybox-static cpio kmod libudev-dev udev
       linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
-      lintian libvirt-clients)
+      lintian libvirt-clients gcc-multilib)
 
 missing=()
 for p in "${pkgs[@]}"; do

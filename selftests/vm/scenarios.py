@@ -72,6 +72,38 @@ def nomsi(kver, initrd, workdir, prefix):
                                timeout=180)
 
 
+def _rootport_devices(shm, srv):
+    """A plain and a doorbell device behind PCIe root ports, so that QMP
+    can unplug them, and how to plug each again (new QEMU ids every time:
+    device_del leaves the old backend and chardev behind)."""
+    devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+            ["-device", "pcie-root-port,id=rp1,chassis=2,slot=2"],
+            vm.plain_dev("plain0", shm, bus="rp0"),
+            vm.doorbell_dev("db0", srv, VECTORS, bus="rp1")]
+
+    # QEMU 7.2 asserts when a memory backend is reused by a new device:
+    # give it a new backend on the same file.
+    def plain(n):
+        return {"object": {"qom-type": "memory-backend-file",
+                           "id": "hm-plain0-%d" % n, "size": shm.size,
+                           "share": True, "mem-path": shm.path},
+                "device": {"driver": "ivshmem-plain", "id": "plain0",
+                           "memdev": "hm-plain0-%d" % n, "bus": "rp0"}}
+
+    # A new connection to the server: a device gets its setup messages
+    # once, on its own chardev.
+    def doorbell(n):
+        return {"chardev": {"id": "ch-db0-%d" % n, "backend": {
+                    "type": "socket", "data": {
+                        "addr": {"type": "unix", "data": {"path": srv.path}},
+                        "server": False}}},
+                "device": {"driver": "ivshmem-doorbell", "id": "db0",
+                           "chardev": "ch-db0-%d" % n, "vectors": VECTORS,
+                           "bus": "rp1"}}
+
+    return devs, {"plain0": plain, "db0": doorbell}
+
+
 def hotplug(kver, initrd, workdir, prefix):
     """A plain and a doorbell device behind PCIe root ports, unplugged and
     re-plugged through QMP while a process uses them."""
@@ -79,35 +111,62 @@ def hotplug(kver, initrd, workdir, prefix):
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
-        devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
-                ["-device", "pcie-root-port,id=rp1,chassis=2,slot=2"],
-                vm.plain_dev("plain0", shm, bus="rp0"),
-                vm.doorbell_dev("db0", srv, VECTORS, bus="rp1")]
+        devs, replug = _rootport_devices(shm, srv)
         g = vm.Guest("hotplug", kver, initrd, workdir, devs,
                      ["driver_hotplug"])
         objs.append(g)
-        replug = {
-            # QEMU 7.2 asserts when a memory backend is reused by a new
-            # device: give it a new backend on the same file.
-            "plain0": {"object": {"qom-type": "memory-backend-file",
-                                  "id": "hm-plain0-again", "size": SHM_SIZE,
-                                  "share": True, "mem-path": shm.path},
-                       "device": {"driver": "ivshmem-plain", "id": "plain0",
-                                  "memdev": "hm-plain0-again",
-                                  "bus": "rp0"}},
-            # A new connection to the server: a device gets its setup
-            # messages once, on its own chardev.
-            "db0": {"chardev": {"id": "ch-db0-again", "backend": {
-                        "type": "socket", "data": {
-                            "addr": {"type": "unix",
-                                     "data": {"path": srv.path}},
-                            "server": False}}},
-                    "device": {"driver": "ivshmem-doorbell", "id": "db0",
-                               "chardev": "ch-db0-again",
-                               "vectors": VECTORS, "bus": "rp1"}},
-        }
         req = vm.Requests({"plain": shm}, peer, replug)
         return vm.run_guests([g], req, prefix, 240)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+# A doorbell device with more MSI-X vectors than a doorbell can address
+# (8 bits): the driver uses 256.  Its memory size tells it apart.
+WIDE_VECTORS = 300
+WIDE_SIZE = "2M"
+
+
+def removal(kver, initrd, workdir, prefix):
+    """Removal by sysfs unbind racing with stalled ioctls, faults, mmap,
+    blocked read and poll; access modes, O_NONBLOCK, poll, argsz, the
+    vector cap and 32-bit compat ioctls.  The ioctl that deadlocked the
+    old driver runs last: a wedged guest fails its tests, then powers
+    off (the test gives up after a bound, it does not wait)."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        wide = vm.Server(workdir, size=WIDE_SIZE, vectors=WIDE_VECTORS,
+                         name="wide")
+        objs.append(wide)
+        devs, replug = _rootport_devices(shm, srv)
+        devs.append(vm.doorbell_dev("wide0", wide, WIDE_VECTORS))
+        # Two CPUs: one x86 CPU has about 200 interrupt vectors free,
+        # too few for 256 MSI-X vectors.
+        g = vm.Guest("removal", kver, initrd, workdir, devs,
+                     ["driver_semantics", "driver_compat32",
+                      "driver_removal"], smp=2)
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, replug)
+        return vm.run_guests([g], req, prefix, 300)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def unplug(kver, initrd, workdir, prefix):
+    """The removal races of driver_removal, removing by QMP device_del
+    (PCIe native hot-unplug) instead of sysfs unbind."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        devs, replug = _rootport_devices(shm, srv)
+        g = vm.Guest("unplug", kver, initrd, workdir, devs,
+                     ["driver_removal"], append="ivshmtest.remove=unplug")
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, replug)
+        return vm.run_guests([g], req, prefix, 420)
     finally:
         vm.cleanup(reversed(objs))
 
@@ -204,5 +263,6 @@ def bigbar(kver, initrd, workdir, prefix):
 
 
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
+       "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
        "peers": peers, "bigbar": bigbar}

@@ -32,12 +32,12 @@ class Result:
 class Server:
     """Our ivshm-server on a socket in workdir."""
 
-    def __init__(self, workdir, size="4M", vectors=4):
-        self.path = os.path.join(workdir, "ivshm.sock")
+    def __init__(self, workdir, size="4M", vectors=4, name="ivshm"):
+        self.path = os.path.join(workdir, name + ".sock")
         self.shm_name = "ivshm-test-%d-%d" % (os.getpid(), id(self) % 9973)
         binary = os.environ.get("IVSHM_SERVER",
                                 os.path.join(TOP, "build/tools/ivshm-server"))
-        self.log = open(os.path.join(workdir, "server.log"), "w")
+        self.log = open(os.path.join(workdir, name + "-server.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "-F", "-S", self.path, "-M", self.shm_name, "-l", size,
              "-n", str(vectors), "-v"],
@@ -162,28 +162,54 @@ class Guest:
         if self.qmp_sock is None:
             self.qmp_sock = socket.socket(socket.AF_UNIX)
             self.qmp_sock.connect(self.qmp_path)
-            self.qmp_file = self.qmp_sock.makefile("rw")
-            self.qmp_file.readline()
+            self.qmp_buf = b""
+            self.qmp_events = []
+            self._qmp_msg(time.monotonic() + 30)
             self._qmp_send("qmp_capabilities")
         return self._qmp_send(command, **args)
 
+    def _qmp_msg(self, deadline):
+        """The next QMP message, or None at the deadline.  A guest whose
+        removal hangs must not hang the harness: never block past it."""
+        while b"\n" not in self.qmp_buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.qmp_sock], [], [],
+                                              left)[0]:
+                return None
+            data = self.qmp_sock.recv(65536)
+            if not data:
+                raise RuntimeError("QMP connection closed")
+            self.qmp_buf += data
+        line, self.qmp_buf = self.qmp_buf.split(b"\n", 1)
+        return json.loads(line)
+
     def _qmp_send(self, command, **args):
-        self.qmp_file.write(json.dumps({"execute": command,
-                                        "arguments": args}) + "\n")
-        self.qmp_file.flush()
+        self.qmp_sock.sendall((json.dumps({"execute": command,
+                                           "arguments": args}) +
+                               "\n").encode())
         while True:
-            msg = json.loads(self.qmp_file.readline())
+            msg = self._qmp_msg(time.monotonic() + 30)
+            if msg is None:
+                raise RuntimeError("QMP: no answer to " + command)
             if "return" in msg or "error" in msg:
                 return msg
+            self.qmp_events.append(msg)
 
-    def qmp_wait_event(self, event, timeout):
+    def qmp_wait_event(self, event, timeout, device=None):
+        """Wait for @event (about @device, if given); events that arrived
+        meanwhile are kept, so a late one is not taken for a later one."""
         deadline = time.monotonic() + timeout
-        self.qmp_sock.settimeout(timeout)
-        while time.monotonic() < deadline:
-            line = self.qmp_file.readline()
-            if line and json.loads(line).get("event") == event:
-                return True
-        return False
+        while True:
+            for m in self.qmp_events:
+                if m.get("event") == event and (
+                        device is None or
+                        m.get("data", {}).get("device") == device):
+                    self.qmp_events.remove(m)
+                    return True
+            msg = self._qmp_msg(deadline)
+            if msg is None:
+                return False
+            self.qmp_events.append(msg)
 
     def kill(self):
         if self.proc.poll() is None:
@@ -223,6 +249,7 @@ class Requests:
         self.lib, self.server = lib, server
         self.guests = {g.name: g for g in guests}
         self.board = {}
+        self.plugs = {}
         self.pending = []   # (guest, rid, words, deadline)
 
     def handle(self, guest, rid, words):
@@ -274,10 +301,13 @@ class Requests:
             r = guest.qmp("device_del", id=w[1])
             if "error" in r:
                 return "error " + r["error"]["desc"]
-            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30) \
+            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]) \
                 else "error no DEVICE_DELETED"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
+            if callable(spec):          # new QEMU ids for every plug
+                self.plugs[w[1]] = self.plugs.get(w[1], 0) + 1
+                spec = spec(self.plugs[w[1]])
             if "object" in spec:
                 r = guest.qmp("object-add", **spec["object"])
                 if "error" in r:
