@@ -220,8 +220,8 @@ TEST_F(plain, no_interrupts)
 	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(-1, read(self->fd, &ev, sizeof(ev)));
 	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(1, poll(&p, 1, 1000));
-	EXPECT_EQ(POLLERR, p.revents);
+	/* Nothing to report while alive: poll sleeps (no busy epoll loop). */
+	EXPECT_EQ(0, poll(&p, 1, 200));
 	close(efd);
 }
 
