@@ -333,6 +333,11 @@ struct stall {
 	 * into the device once the stall is resolved.
 	 */
 	bool into_device;
+	/*
+	 * Whether to stall the copy out instead (GET_INFO): the argument
+	 * is there, write-protected by userfaultfd.
+	 */
+	bool copy_out;
 	unsigned long long size;
 };
 
@@ -382,6 +387,7 @@ static void stall_victim(int rd, int wr, const void *p)
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	struct uffdio_copy copy = { .len = PAGE };
+	struct uffdio_writeprotect wp = { 0 };
 	struct uffd_msg msg;
 	struct ivshm_info info;
 	struct call c = { .cmd = s->cmd };
@@ -409,11 +415,19 @@ static void stall_victim(int rd, int wr, const void *p)
 		vfail(wr, -103);
 	reg.range.start = (unsigned long)area;
 	reg.range.len = PAGE;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-		vfail(wr, -104);
 	/* The header ends the stalled page; the rest is device memory. */
 	c.arg = s->into_device ? area + PAGE - 8 : area;
 	fill_arg(src + ((char *)c.arg - area), s->cmd, efd, info.peer_id);
+	if (s->copy_out) {
+		memcpy(area, src, PAGE);
+		reg.mode = UFFDIO_REGISTER_MODE_WP;
+		wp.range = reg.range;
+		wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	}
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		vfail(wr, -104);
+	if (s->copy_out && ioctl(uffd, UFFDIO_WRITEPROTECT, &wp))
+		vfail(wr, -108);
 
 	if (pthread_create(&t, NULL, do_ioctl, &c))
 		vfail(wr, -105);
@@ -428,7 +442,9 @@ static void stall_victim(int rd, int wr, const void *p)
 		_exit(2);
 	copy.dst = (unsigned long)area;
 	copy.src = (unsigned long)src;
-	if (ioctl(uffd, UFFDIO_COPY, &copy))
+	wp.mode = 0;	/* and wake the faulting ioctl */
+	if (s->copy_out ? ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) :
+			  ioctl(uffd, UFFDIO_COPY, &copy))
 		vfail(wr, -107);
 	pthread_join(t, NULL);
 	/* Completed: then it did its job. */
@@ -448,10 +464,11 @@ static void stall_victim(int rd, int wr, const void *p)
  */
 static void stalled_ioctl(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(rm) *self, unsigned long cmd,
-			  bool into_device)
+			  bool into_device, bool copy_out)
 {
 	struct stall s = { .path = self->db.path, .cmd = cmd,
-			   .into_device = into_device, .size = DB_SIZE };
+			   .into_device = into_device, .copy_out = copy_out,
+			   .size = DB_SIZE };
 	bool removed, returned;
 	struct victim v;
 	struct vmsg m;
@@ -493,17 +510,23 @@ static void stalled_ioctl(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(rm, stalled_get_info, 120)
 {
-	stalled_ioctl(_metadata, self, IVSHM_GET_INFO, false);
+	stalled_ioctl(_metadata, self, IVSHM_GET_INFO, false, false);
 }
 
 TEST_F_TIMEOUT(rm, stalled_set_eventfds, 120)
 {
-	stalled_ioctl(_metadata, self, IVSHM_SET_EVENTFDS, false);
+	stalled_ioctl(_metadata, self, IVSHM_SET_EVENTFDS, false, false);
 }
 
 TEST_F_TIMEOUT(rm, stalled_ring, 120)
 {
-	stalled_ioctl(_metadata, self, IVSHM_RING, false);
+	stalled_ioctl(_metadata, self, IVSHM_RING, false, false);
+}
+
+/* The copy back of GET_INFO's result is the one stalled. */
+TEST_F_TIMEOUT(rm, stalled_get_info_copy_out, 120)
+{
+	stalled_ioctl(_metadata, self, IVSHM_GET_INFO, false, true);
 }
 
 /* --- blocked read and poll --- */
@@ -997,7 +1020,7 @@ TEST_F_TIMEOUT(rm, mmap_beside_faulting_ioctls, 120)
  */
 TEST_F_TIMEOUT(rm, stalled_copy_into_device_page, 120)
 {
-	stalled_ioctl(_metadata, self, IVSHM_GET_INFO, true);
+	stalled_ioctl(_metadata, self, IVSHM_GET_INFO, true, false);
 }
 
 TEST_HARNESS_MAIN
