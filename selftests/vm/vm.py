@@ -211,6 +211,30 @@ class Guest:
                 return False
             self.qmp_events.append(msg)
 
+    def fds(self):
+        try:
+            return {int(f) for f in os.listdir("/proc/%d/fd" % self.proc.pid)}
+        except OSError:
+            return set()
+
+    def park_fds(self, freed):
+        """QEMU 7.2 under TCG leaves the fd handlers of an unplugged
+        ivshmem-doorbell's own vectors registered after closing their
+        eventfds; whatever reuses such a number later (the next device's
+        chardev socket) calls the dead device's handler and crashes QEMU.
+        Take each freed number with a listening socket nobody connects to,
+        so that it is never readable."""
+        while freed - self.fds() and self.parked < 256:
+            self.parked += 1
+            cid = "park%d" % self.parked
+            r = self.qmp("chardev-add", id=cid, backend={
+                "type": "socket", "data": {
+                    "addr": {"type": "unix", "data": {"path": os.path.join(
+                        os.path.dirname(self.console), cid + ".sock")}},
+                    "server": True, "wait": False}})
+            if "error" in r:
+                return
+
     def kill(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -250,6 +274,7 @@ class Requests:
         self.guests = {g.name: g for g in guests}
         self.board = {}
         self.plugs = {}
+        self.chardevs = {}
         self.pending = []   # (guest, rid, words, deadline)
 
     def handle(self, guest, rid, words):
@@ -298,11 +323,18 @@ class Requests:
             self.peer.pump(0.2)
             return " ".join(str(p) for p in sorted(self.peer.peers)) or "-"
         if cmd == "unplug":             # unplug DEVID
+            before = guest.fds()
             r = guest.qmp("device_del", id=w[1])
             if "error" in r:
                 return "error " + r["error"]["desc"]
-            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]) \
-                else "error no DEVICE_DELETED"
+            if not guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]):
+                return "error no DEVICE_DELETED"
+            # Its connection to the server too, or the server keeps the
+            # peer (and sends its eventfds to every new device).
+            guest.qmp("chardev-remove",
+                      id=self.chardevs.get(w[1], "ch-" + w[1]))
+            guest.park_fds(before - guest.fds())
+            return "ok"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
             if callable(spec):          # new QEMU ids for every plug
@@ -316,6 +348,7 @@ class Requests:
                 r = guest.qmp("chardev-add", **spec["chardev"])
                 if "error" in r:
                     return "error " + r["error"]["desc"]
+                self.chardevs[w[1]] = spec["chardev"]["id"]
             r = guest.qmp("device_add", **spec["device"])
             return "ok" if "return" in r else "error " + r["error"]["desc"]
         if cmd == "lib":                # lib COMMAND...: the library peer
@@ -421,6 +454,7 @@ def _line(g, line, requests, results, prefix):
 
 
 Guest.failed_in_prog = False
+Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
 
