@@ -916,11 +916,13 @@ static void *own_page_ioctls(void *p)
 	return NULL;
 }
 
+/* Map the device until it is gone (or for 60 s at most). */
 static void *mmap_loop(void *p)
 {
 	struct loop *l = p;
+	long long end = now_ms() + 60000;
 
-	while (!*l->stop) {
+	while (now_ms() < end) {
 		void *m = mmap(NULL, 4 << 20, PROT_READ, MAP_SHARED, l->fd, 0);
 
 		if (m == MAP_FAILED) {
