@@ -88,7 +88,10 @@ struct ivshm_dev;
  * NULL with errno: EINVAL (NULL, empty or unknown target, unknown flags,
  * empty shm: file), ENOENT/EACCES/... (from open/connect), ENODEV (not an
  * ivshm device), EPROTO (server broke the protocol: wrong version, id out
- * of range, missing or unexpected fd, bad memory size), ECONNRESET (server
+ * of range, missing or unexpected fd, bad memory size), EMFILE (unix: the
+ * server's peers need one fd per peer and vector, more than the hard
+ * RLIMIT_NOFILE allows; the soft limit is raised toward the hard one as
+ * needed, process-wide), ECONNRESET (server
  * closed the connection during the handshake), ETIMEDOUT (no complete
  * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
  */
@@ -112,6 +115,43 @@ IVSHM_EXPORT size_t ivshm_size(const struct ivshm_dev *dev);
  */
 IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev);
 
+/* Backends (struct ivshm_dev_info). */
+#define IVSHM_BACKEND_GUEST	1	/* /dev/ivshmN */
+#define IVSHM_BACKEND_UNIX	2	/* unix: */
+#define IVSHM_BACKEND_SHM	3	/* shm: */
+
+/* Flags of struct ivshm_dev_info. */
+#define IVSHM_INFO_DOORBELLS	0x1u	/* we can ring peers */
+#define IVSHM_INFO_SEALED	0x2u	/* host memory sealed against
+					 * shrinking (F_SEAL_SHRINK) */
+
+/*
+ * What the library knows about a handle.  The caller sets @size to
+ * sizeof(struct ivshm_dev_info) (at least IVSHM_INFO_SIZE_V1); the library
+ * fills the fields that fit in both its and the caller's struct and sets
+ * @size to the bytes it filled, so the struct can grow.
+ */
+struct ivshm_dev_info {
+	uint32_t size;		/* in: caller's size; out: bytes filled */
+	uint32_t flags;		/* IVSHM_INFO_* */
+	uint32_t backend;	/* IVSHM_BACKEND_* */
+	uint32_t seals;		/* host: F_GET_SEALS of the memory at open,
+				 * 0 if it has none (guest: 0) */
+	uint64_t mem_size;	/* bytes of shared memory */
+};
+#define IVSHM_INFO_SIZE_V1	24
+
+/*
+ * ivshm_dev_info - fill *@info (see struct ivshm_dev_info).  A host mapping
+ * without IVSHM_INFO_SEALED can be truncated by any process that can
+ * open the memory, and this process then dies of SIGBUS at its next
+ * access past the new end: ivshm-server's default memory is sealed; QEMU's
+ * own server and plain files are not.
+ * @return 0, or -EINVAL (@info NULL or @info->size too small).
+ */
+IVSHM_EXPORT int ivshm_dev_info(const struct ivshm_dev *dev,
+			    struct ivshm_dev_info *info);
+
 /* Our peer id (0..65535), or -EOPNOTSUPP without doorbells. */
 IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev);
 
@@ -133,8 +173,12 @@ IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
  * forget.  @return 0, or -EINVAL (peer above 65535, vector above 255 in a
  * guest), -EOPNOTSUPP (no doorbells), -ENXIO (unix: the peer or vector is
  * not connected, after catching up with pending server messages; a guest
- * cannot tell and returns 0), -ENODEV (guest device removed), or another
- * errno from the write.
+ * cannot tell and returns 0), -EPROTO (unix: the server sent this peer a
+ * non-eventfd; the peer is ignored), -EMFILE (unix: no fd slot was left
+ * for this peer's eventfds when it joined; ignored too), -ENODEV (guest
+ * device removed), or
+ * another errno from the write.  Never blocks: unix: peer fds are checked
+ * to be eventfds and made non-blocking on arrival.
  */
 IVSHM_EXPORT int ivshm_ring(struct ivshm_dev *dev, unsigned int peer,
 			    unsigned int vector);
@@ -190,11 +234,24 @@ enum ivshm_peer_event_type {
 	IVSHM_PEER_LEAVE = 2,		/* peer disconnected */
 	IVSHM_SERVER_GONE = 3,	/* server connection lost: known
 					 * peers keep working, no new ones */
+	IVSHM_EVENTS_DROPPED = 4,	/* the queue overflowed: older events
+					 * were lost; re-read ivshm_peers() */
 };
+
+/*
+ * Events queued while nobody processes them: beyond this, the oldest are
+ * dropped, and the next ivshm_process_events() starts with one
+ * IVSHM_EVENTS_DROPPED (peer -1).  The queue is also fed while channels
+ * sleep (they ask the server whether their peer still lives), so an
+ * application that never processes events uses a bounded amount of
+ * memory (IVSHM_EVENTS_MAX * 8 bytes).
+ */
+#define IVSHM_EVENTS_MAX	1024
 
 struct ivshm_peer_event {
 	int type;			/* enum ivshm_peer_event_type */
-	int peer;			/* peer id; -1 for SERVER_GONE */
+	int peer;			/* peer id; -1 for SERVER_GONE and
+					 * EVENTS_DROPPED */
 };
 
 typedef void (*ivshm_event_cb)(struct ivshm_dev *dev,
@@ -297,7 +354,8 @@ IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
  * Common errors of the channel calls: -EINVAL (bad argument, wrong role),
  * -EAGAIN (non-blocking and nothing to do), -ETIMEDOUT, -EPROTO (the peer
  * broke the protocol; sticky), -ECONNRESET (the channel was re-created or
- * our side was taken over by another attach; sticky), -EPIPE (the peer
+ * our side was taken over by another attach; sticky, from the next call
+ * on, and nothing is published after it), -EPIPE (the peer
  * detached, or signal->peer_alive said it is gone, and we would block).
  *
  * Timeouts: timeout_ms 0 never blocks, > 0 waits at most that long, -1
@@ -548,6 +606,9 @@ struct ivshm_chan_stats {
 	uint64_t notifies;	/* doorbells rung for the peer */
 	uint64_t waits;		/* calls that had to wait (spin or sleep) */
 	uint64_t sleeps;	/* signal->wait calls (or polling sleeps) */
+	uint64_t backstops;	/* sleeps ended by their re-check timeout with
+				 * the ring ready: a lost doorbell (never, if
+				 * the protocol is right) */
 };
 
 /* Copy the counters into *@st.  Return: 0 or -EINVAL. */

@@ -24,17 +24,15 @@ static int ivshm_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	f->idev = idev;
 	mutex_init(&f->read_lock);
-	f->triggers = kcalloc(idev->nvectors, sizeof(*f->triggers),
-			      GFP_KERNEL);
+	f->bound = kcalloc(idev->nvectors, sizeof(*f->bound), GFP_KERNEL);
 	f->seen = kcalloc(idev->nvectors, sizeof(*f->seen), GFP_KERNEL);
-	if (!f->triggers || !f->seen) {
+	if (!f->bound || !f->seen) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
 
-	down_read(&idev->lock);
-	if (idev->dead) {
-		up_read(&idev->lock);
+	/* Every later operation checks liveness again. */
+	if (!ivshm_alive(idev)) {
 		ret = -ENODEV;
 		goto err_free;
 	}
@@ -42,10 +40,6 @@ static int ivshm_open(struct inode *inode, struct file *filp)
 	/* Only interrupts after open are reported to this file. */
 	for (i = 0; i < idev->nvectors; i++)
 		f->seen[i] = atomic64_read(&idev->vectors[i].count);
-	spin_lock_irq(&idev->files_lock);
-	list_add_tail(&f->node, &idev->files);
-	spin_unlock_irq(&idev->files_lock);
-	up_read(&idev->lock);
 
 	filp->private_data = f;
 	/* One address_space per device, so that remove can revoke maps. */
@@ -54,7 +48,7 @@ static int ivshm_open(struct inode *inode, struct file *filp)
 
 err_free:
 	kfree(f->seen);
-	kfree(f->triggers);
+	kfree(f->bound);
 	kfree(f);
 	return ret;
 }
@@ -64,22 +58,28 @@ static int ivshm_release(struct inode *inode, struct file *filp)
 	struct ivshm_file *f = filp->private_data;
 	struct ivshm_device *idev = f->idev;
 
-	spin_lock_irq(&idev->files_lock);
-	list_del(&f->node);
-	spin_unlock_irq(&idev->files_lock);
-
 	ivshm_file_unbind_all(f);
 	kfree(f->seen);
-	kfree(f->triggers);
+	kfree(f->bound);
 	kfree(f);
 	put_device(&idev->dev);
 	return 0;
 }
 
 /*
+ * The smallest argsz each call accepts: the end of the last field of the
+ * structure's first version.  Fields added later are optional for callers
+ * built against older headers.
+ */
+#define IVSHM_INFO_MINSZ	offsetofend(struct ivshm_info, abi_version)
+#define IVSHM_EVENTFDS_MINSZ	offsetofend(struct ivshm_eventfds, count)
+#define IVSHM_DOORBELL_MINSZ	offsetofend(struct ivshm_doorbell, vector)
+
+/*
  * Copy an argsz-led structure in: the caller passes at least @minsz and at
  * most a page; bytes past the ones we know must be zero (E2BIG otherwise),
- * so that a caller built against a newer ABI fails cleanly.
+ * so that a caller built against a newer ABI fails cleanly.  No lock of
+ * ours is held here: the copy may fault, even into our own mapping.
  */
 static int ivshm_copy_arg(void *karg, size_t ksize, size_t minsz,
 			  void __user *uarg, u32 *argsz)
@@ -99,11 +99,15 @@ static long ivshm_ioctl_get_info(struct ivshm_device *idev, void __user *uarg)
 	u32 argsz;
 	int ret;
 
-	ret = ivshm_copy_arg(&info, sizeof(info), sizeof(info), uarg, &argsz);
+	ret = ivshm_copy_arg(&info, sizeof(info), IVSHM_INFO_MINSZ, uarg,
+			     &argsz);
 	if (ret)
 		return ret;
 	if (info.flags)
 		return -EINVAL;
+	/* Everything reported is fixed at probe; only liveness can change. */
+	if (!ivshm_alive(idev))
+		return -ENODEV;
 
 	memset(&info, 0, sizeof(info));
 	info.argsz = sizeof(info);
@@ -120,8 +124,10 @@ static long ivshm_ioctl_get_info(struct ivshm_device *idev, void __user *uarg)
 	return 0;
 }
 
-static long ivshm_ioctl_set_eventfds(struct ivshm_file *f, void __user *uarg)
+/* Receiving needs read access (as read(2) does); ringing needs write. */
+static long ivshm_ioctl_set_eventfds(struct file *filp, void __user *uarg)
 {
+	struct ivshm_file *f = filp->private_data;
 	struct ivshm_device *idev = f->idev;
 	struct ivshm_eventfds hdr;
 	size_t need;
@@ -129,15 +135,19 @@ static long ivshm_ioctl_set_eventfds(struct ivshm_file *f, void __user *uarg)
 	u32 argsz;
 	int ret;
 
+	if (!(filp->f_mode & FMODE_READ))
+		return -EBADF;
 	/* Bytes past the header are the fds, not unknown fields. */
 	if (get_user(argsz, (u32 __user *)uarg))
 		return -EFAULT;
-	if (argsz < sizeof(hdr))
+	if (argsz < IVSHM_EVENTFDS_MINSZ)
 		return -EINVAL;
 	if (copy_from_user(&hdr, uarg, sizeof(hdr)))
 		return -EFAULT;
 	if (hdr.flags)
 		return -EINVAL;
+	if (!ivshm_alive(idev))
+		return -ENODEV;
 	ret = ivshm_irq_available(idev);
 	if (ret)
 		return ret;
@@ -156,53 +166,47 @@ static long ivshm_ioctl_set_eventfds(struct ivshm_file *f, void __user *uarg)
 	return ret;
 }
 
-static long ivshm_ioctl_ring(struct ivshm_device *idev, void __user *uarg)
+static long ivshm_ioctl_ring(struct file *filp, void __user *uarg)
 {
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
 	struct ivshm_doorbell db;
 	u32 argsz;
 	int ret;
 
-	ret = ivshm_copy_arg(&db, sizeof(db), sizeof(db), uarg, &argsz);
+	if (!(filp->f_mode & FMODE_WRITE))
+		return -EBADF;
+	ret = ivshm_copy_arg(&db, sizeof(db), IVSHM_DOORBELL_MINSZ, uarg,
+			     &argsz);
 	if (ret)
 		return ret;
 	if (db.flags || db.peer > IVSHM_MAX_PEER ||
 	    db.vector > IVSHM_MAX_VECTOR)
 		return -EINVAL;
 	if (idev->mode != IVSHM_MODE_DOORBELL)
-		return -EOPNOTSUPP;
-	ivshm_ring_doorbell(idev, db.peer, db.vector);
-	return 0;
+		return ivshm_alive(idev) ? -EOPNOTSUPP : -ENODEV;
+	return ivshm_ring_doorbell(idev, db.peer, db.vector);
 }
 
+/*
+ * Each call copies in, then checks liveness and acts inside a short
+ * section that touches no user memory, then copies out (see ivshm.h).
+ */
 static long ivshm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	struct ivshm_file *f = filp->private_data;
-	struct ivshm_device *idev = f->idev;
 	void __user *uarg = (void __user *)arg;
-	long ret;
 
-	down_read(&idev->lock);
-	if (idev->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
 	switch (cmd) {
 	case IVSHM_GET_INFO:
-		ret = ivshm_ioctl_get_info(idev, uarg);
-		break;
+		return ivshm_ioctl_get_info(f->idev, uarg);
 	case IVSHM_SET_EVENTFDS:
-		ret = ivshm_ioctl_set_eventfds(f, uarg);
-		break;
+		return ivshm_ioctl_set_eventfds(filp, uarg);
 	case IVSHM_RING:
-		ret = ivshm_ioctl_ring(idev, uarg);
-		break;
+		return ivshm_ioctl_ring(filp, uarg);
 	default:
-		ret = -ENOTTY;
-		break;
+		return -ENOTTY;
 	}
-out:
-	up_read(&idev->lock);
-	return ret;
 }
 
 static bool ivshm_file_pending(struct ivshm_file *f)
@@ -217,17 +221,20 @@ static bool ivshm_file_pending(struct ivshm_file *f)
 	return false;
 }
 
+/*
+ * A device that cannot deliver interrupts (plain, or MSI-X unavailable)
+ * polls as 0 while it lives, so that an event loop can watch it for
+ * removal without spinning.
+ */
 static __poll_t ivshm_poll(struct file *filp, struct poll_table_struct *wait)
 {
 	struct ivshm_file *f = filp->private_data;
 	struct ivshm_device *idev = f->idev;
 
 	poll_wait(filp, &idev->wait, wait);
-	if (READ_ONCE(idev->dead))
+	if (!ivshm_alive(idev))
 		return EPOLLHUP | EPOLLERR;
-	if (ivshm_irq_available(idev))
-		return EPOLLERR;
-	if (ivshm_file_pending(f))
+	if (!ivshm_irq_available(idev) && ivshm_file_pending(f))
 		return EPOLLIN | EPOLLRDNORM;
 	return 0;
 }
@@ -258,17 +265,55 @@ static size_t ivshm_collect_events(struct ivshm_file *f,
 	return n;
 }
 
+/*
+ * Take the file's read lock with events pending: sleep for events without
+ * it, so that an O_NONBLOCK reader never waits behind a blocked one (it
+ * only tries the lock).  Returns the number of records collected.
+ */
+static ssize_t ivshm_read_lock_events(struct file *filp,
+				      struct ivshm_event *ev, u64 *now,
+				      size_t max)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+	bool nonblock = filp->f_flags & O_NONBLOCK;
+	size_t n;
+	int ret;
+
+	for (;;) {
+		if (!ivshm_alive(idev))
+			return -ENODEV;
+		if (nonblock) {
+			if (!mutex_trylock(&f->read_lock))
+				return -EAGAIN;
+		} else if (mutex_lock_interruptible(&f->read_lock)) {
+			return -ERESTARTSYS;
+		}
+		n = ivshm_collect_events(f, ev, now, max);
+		if (n)
+			return n;
+		mutex_unlock(&f->read_lock);
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(idev->wait,
+					       ivshm_file_pending(f) ||
+					       !ivshm_alive(idev));
+		if (ret)
+			return ret;
+	}
+}
+
 static ssize_t ivshm_read(struct file *filp, char __user *buf, size_t count,
 			  loff_t *ppos)
 {
 	struct ivshm_file *f = filp->private_data;
 	struct ivshm_device *idev = f->idev;
 	struct ivshm_event *ev;
-	size_t max, n, i;
+	size_t max, i;
+	ssize_t ret, n;
 	u64 *now;
-	ssize_t ret;
 
-	if (READ_ONCE(idev->dead))
+	if (!ivshm_alive(idev))
 		return -ENODEV;
 	ret = ivshm_irq_available(idev);
 	if (ret)
@@ -284,38 +329,19 @@ static ssize_t ivshm_read(struct file *filp, char __user *buf, size_t count,
 		goto out_free;
 	}
 
-	if (mutex_lock_interruptible(&f->read_lock)) {
-		ret = -ERESTARTSYS;
+	n = ivshm_read_lock_events(filp, ev, now, max);
+	if (n < 0) {
+		ret = n;
 		goto out_free;
 	}
-	for (;;) {
-		n = ivshm_collect_events(f, ev, now, max);
-		if (n)
-			break;
-		if (READ_ONCE(idev->dead)) {
-			ret = -ENODEV;
-			goto out_unlock;
-		}
-		if (filp->f_flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			goto out_unlock;
-		}
-		ret = wait_event_interruptible(idev->wait,
-					       ivshm_file_pending(f) ||
-					       READ_ONCE(idev->dead));
-		if (ret)
-			goto out_unlock;
-	}
-
+	/* Commit only what reached the user: a failed copy loses nothing. */
 	if (copy_to_user(buf, ev, n * sizeof(*ev))) {
 		ret = -EFAULT;
-		goto out_unlock;
+	} else {
+		for (i = 0; i < n; i++)
+			WRITE_ONCE(f->seen[ev[i].vector], now[i]);
+		ret = n * sizeof(*ev);
 	}
-	for (i = 0; i < n; i++)
-		WRITE_ONCE(f->seen[ev[i].vector], now[i]);
-	ret = n * sizeof(*ev);
-
-out_unlock:
 	mutex_unlock(&f->read_lock);
 out_free:
 	kfree(now);

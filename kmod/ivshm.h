@@ -1,6 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ivshm: private definitions of the driver for QEMU's ivshmem PCI device.
+ *
+ * Locking rules
+ * =============
+ *
+ * Lifetime and liveness are separate (as in UIO).  The struct device's
+ * reference count keeps struct ivshm_device in memory while any file is
+ * open; liveness is @dead, set once by remove.
+ *
+ * @srcu (sleepable RCU) guards liveness.  Readers: every file operation
+ * that touches the hardware or inserts pages (the doorbell write, the
+ * page-fault handler) does srcu_read_lock(), checks @dead
+ * (ivshm_alive()), acts, and unlocks.  The writer, remove, sets @dead and then synchronize_srcu():
+ * once that returns no reader can still write to BAR0 or insert a page,
+ * so remove may zap the mappings, free the interrupts and unmap the BARs.
+ * Readers never wait for remove and remove waits only for read sections
+ * that are in progress, which are short and bounded by construction:
+ *
+ *   No read section, and no other lock below, is ever held across user
+ *   memory access (copy_{to,from}_user, get_user, a page fault) or a sleep
+ *   that user space controls.  Ioctls copy their argument in, enter the
+ *   read section, act, leave, and copy the result out.
+ *
+ * This is what keeps removal from deadlocking against an ioctl whose
+ * argument lies in the device's own mapping (the copy faults into
+ * ivshm_vm_fault, which must not wait for remove) or in memory whose fault
+ * user space can stall (userfaultfd, FUSE).
+ *
+ * @bind_lock (mutex) serialises changes to the eventfd bindings of every
+ * file and vector: IVSHM_SET_EVENTFDS and release.  Bindings live on
+ * per-vector RCU lists (struct ivshm_vector.bindings), so the interrupt
+ * handler walks them under rcu_read_lock() without a lock, doing work
+ * bounded by IVSHM_MAX_BINDINGS per vector however many files are open.
+ * An unlinked binding is released by call_rcu(), after a grace period.
+ *
+ * ivshm_file.read_lock (mutex) serialises read(2) of one file, so that two
+ * readers never report the same events.  It is taken only to collect,
+ * copy out and commit events; sleeping for events happens without it, and
+ * O_NONBLOCK readers only try it.
+ *
+ * Order (outer first): mmap_lock -> srcu read section (fault, mmap);
+ * read_lock -> mmap_lock (read's copy out may fault); bind_lock is taken
+ * with no other lock of ours held.  Remove takes none of them while it
+ * waits in synchronize_srcu().
  */
 #ifndef IVSHM_PRIV_H
 #define IVSHM_PRIV_H
@@ -8,16 +51,14 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
-#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
-#include <linux/rwsem.h>
-#include <linux/spinlock.h>
+#include <linux/rculist.h>
+#include <linux/srcu.h>
 #include <linux/wait.h>
 #include <linux/ivshm.h>
 
 /* BAR0 registers (32 bits each). */
-#define IVSHM_REG_INTR_MASK	0x00	/* revision 0, INTx only */
-#define IVSHM_REG_INTR_STATUS	0x04	/* revision 0, INTx only; read clears */
 #define IVSHM_REG_IVPOSITION	0x08	/* our peer id */
 #define IVSHM_REG_DOORBELL	0x0c	/* (peer << 16) | vector */
 
@@ -26,32 +67,31 @@
 
 #define IVSHM_MAX_DEVICES	256
 
+struct ivshm_eventfd_binding;
+
 struct ivshm_vector {
 	struct ivshm_device *idev;
 	unsigned int index;
 	int irq;			/* Linux irq number, or 0 */
 	atomic64_t count;		/* interrupts since probe */
+	struct list_head bindings;	/* RCU list; changed under bind_lock */
+	unsigned int nbindings;		/* under bind_lock */
 };
 
-/*
- * One per bound PCI function.  Its lifetime is the struct device's
- * reference count (open files hold one through the cdev); its liveness is
- * @dead, set once under @lock by remove and checked by every file
- * operation.
- */
+/* One per bound PCI function; see the locking rules above. */
 struct ivshm_device {
 	struct device dev;
 	struct cdev cdev;
 	struct pci_dev *pdev;		/* NULL after remove */
 	int minor;
 
-	struct rw_semaphore lock;	/* readers: fops; writer: remove */
-	bool dead;
+	struct srcu_struct srcu;	/* liveness readers */
+	bool dead;			/* set once by remove */
 
 	void __iomem *regs;
 	phys_addr_t shm_phys;
 	resource_size_t shm_size;
-	void *shm_kaddr;		/* write-back kernel mapping (memtype) */
+	void *shm_kaddr;		/* holds the write-back reservation */
 	struct inode *inode;		/* address_space shared by all opens */
 
 	u32 peer_id;
@@ -61,16 +101,14 @@ struct ivshm_device {
 	unsigned int nvectors;		/* vectors we receive */
 	struct ivshm_vector *vectors;
 
-	spinlock_t files_lock;		/* files list and their bindings */
-	struct list_head files;
+	struct mutex bind_lock;		/* every file's eventfd bindings */
 	wait_queue_head_t wait;		/* poll and read */
 };
 
 /* State of one open file. */
 struct ivshm_file {
 	struct ivshm_device *idev;
-	struct list_head node;		/* in idev->files */
-	struct eventfd_ctx **triggers;	/* [nvectors], under files_lock */
+	struct ivshm_eventfd_binding **bound;	/* [nvectors], bind_lock */
 	u64 *seen;			/* [nvectors], count at last read */
 	struct mutex read_lock;		/* serialises read() of this file */
 };
@@ -78,6 +116,12 @@ struct ivshm_file {
 static inline struct ivshm_device *to_ivshm_device(struct device *dev)
 {
 	return container_of(dev, struct ivshm_device, dev);
+}
+
+/* Alive?  Callers that act on the answer hold a liveness read section. */
+static inline bool ivshm_alive(struct ivshm_device *idev)
+{
+	return !READ_ONCE(idev->dead);
 }
 
 /* cdev.c */
@@ -96,6 +140,6 @@ int ivshm_irq_available(struct ivshm_device *idev);
 int ivshm_set_eventfds(struct ivshm_file *f, u32 start, u32 count,
 		       const s32 *fds);
 void ivshm_file_unbind_all(struct ivshm_file *f);
-void ivshm_ring_doorbell(struct ivshm_device *idev, u32 peer, u32 vector);
+int ivshm_ring_doorbell(struct ivshm_device *idev, u32 peer, u32 vector);
 
 #endif /* IVSHM_PRIV_H */

@@ -25,7 +25,6 @@ static const char * const ivshm_mode_names[] = {
 static const char * const ivshm_irq_mode_names[] = {
 	[IVSHM_IRQ_NONE] = "none",
 	[IVSHM_IRQ_MSIX] = "msix",
-	[IVSHM_IRQ_INTX] = "intx",
 };
 
 static ssize_t size_show(struct device *dev, struct device_attribute *attr,
@@ -94,6 +93,7 @@ static void ivshm_dev_release(struct device *dev)
 	struct ivshm_device *idev = to_ivshm_device(dev);
 
 	ivshm_inode_put(idev);
+	cleanup_srcu_struct(&idev->srcu);
 	ida_free(&ivshm_ida, idev->minor);
 	kfree(idev->vectors);
 	kfree(idev);
@@ -101,17 +101,31 @@ static void ivshm_dev_release(struct device *dev)
 
 /*
  * A doorbell device is told from a plain one by its MSI-X capability: the
- * IVPosition register reads 0 both on a plain device and for peer 0.  A
- * revision 0 device without MSI-X but with an interrupt pin is a doorbell
- * device using INTx.
+ * IVPosition register reads 0 both on a plain device and for peer 0.
  */
 static u32 ivshm_detect_mode(struct pci_dev *pdev)
 {
-	if (pdev->msix_cap)
-		return IVSHM_MODE_DOORBELL;
-	if (pdev->revision == 0 && pdev->pin)
-		return IVSHM_MODE_DOORBELL;
-	return IVSHM_MODE_PLAIN;
+	return pdev->msix_cap ? IVSHM_MODE_DOORBELL : IVSHM_MODE_PLAIN;
+}
+
+/*
+ * Reserve write-back as the memory type of BAR2 for the device's lifetime.
+ * BAR2 is ordinary host RAM, and uncached or write-combined access to it
+ * is very slow.  User mappings are inserted page by page at fault time
+ * (vmf_insert_pfn), which takes the memory type already reserved for the
+ * range (on x86, the PAT memtype tree) and would fall back to uncached
+ * without one.  A write-back kernel mapping of the whole BAR makes that
+ * reservation; it is kept, unused, until remove.  Firmware MTRRs can still
+ * downgrade the type (x86, SeaBIOS's 32-bit PCI hole: UC-).
+ */
+static void ivshm_reserve_wb(struct ivshm_device *idev)
+{
+	idev->shm_kaddr = memremap(idev->shm_phys, idev->shm_size,
+				   MEMREMAP_WB);
+	if (!idev->shm_kaddr)
+		dev_err(&idev->pdev->dev,
+			"cannot reserve BAR2 (%pa, %pa bytes) write-back: user mappings will be UNCACHED and every access to the shared memory slow\n",
+			&idev->shm_phys, &idev->shm_size);
 }
 
 static int ivshm_map_bars(struct ivshm_device *idev)
@@ -132,16 +146,7 @@ static int ivshm_map_bars(struct ivshm_device *idev)
 		return -ENOMEM;
 	}
 
-	/*
-	 * BAR2 is ordinary host RAM: map it write-back.  The kernel mapping
-	 * also records the write-back memory type for the range, which the
-	 * user mappings inserted at fault time inherit.
-	 */
-	idev->shm_kaddr = memremap(idev->shm_phys, idev->shm_size,
-				   MEMREMAP_WB);
-	if (!idev->shm_kaddr)
-		dev_warn(&pdev->dev,
-			 "cannot map BAR2 write-back; user mappings will be uncached\n");
+	ivshm_reserve_wb(idev);
 	return 0;
 }
 
@@ -168,10 +173,14 @@ static int ivshm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	idev->minor = ret;
 	idev->pdev = pdev;
-	init_rwsem(&idev->lock);
-	spin_lock_init(&idev->files_lock);
-	INIT_LIST_HEAD(&idev->files);
+	mutex_init(&idev->bind_lock);
 	init_waitqueue_head(&idev->wait);
+	ret = init_srcu_struct(&idev->srcu);
+	if (ret) {
+		ida_free(&ivshm_ida, idev->minor);
+		kfree(idev);
+		return ret;
+	}
 
 	/* From here on, put_device() frees idev and its minor. */
 	device_initialize(&idev->dev);
@@ -243,10 +252,12 @@ static void ivshm_remove(struct pci_dev *pdev)
 {
 	struct ivshm_device *idev = pci_get_drvdata(pdev);
 
-	/* No file operation touches the hardware after this. */
-	down_write(&idev->lock);
-	idev->dead = true;
-	up_write(&idev->lock);
+	/*
+	 * Once every liveness read section that may have missed @dead has
+	 * ended, no file operation touches the hardware or inserts a page.
+	 */
+	WRITE_ONCE(idev->dead, true);
+	synchronize_srcu(&idev->srcu);
 
 	/* Later accesses to existing mappings fault and get SIGBUS. */
 	ivshm_revoke_mappings(idev);
@@ -303,6 +314,8 @@ err_chrdev:
 static void __exit ivshm_exit(void)
 {
 	pci_unregister_driver(&ivshm_driver);
+	/* Eventfd bindings are released by RCU callbacks in this module. */
+	rcu_barrier();
 	class_unregister(&ivshm_class);
 	unregister_chrdev_region(ivshm_devt, IVSHM_MAX_DEVICES);
 	ida_destroy(&ivshm_ida);

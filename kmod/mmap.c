@@ -6,9 +6,10 @@
  * Every open of a device shares one address_space (an anonymous inode of
  * a private pseudo file system), so remove finds every mapping of the
  * device, whichever device node it was opened through, and zaps it.  Pages
- * are only inserted by the fault handler under the device lock after
- * checking that the device is alive; remove marks it dead under the same
- * lock before zapping, so no page can be inserted after the zap.
+ * are only inserted by the fault handler inside a liveness read section
+ * (srcu_read_lock) after checking that the device is alive; remove marks it
+ * dead and waits for those sections to end before zapping, so no page can
+ * be inserted after the zap.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -81,11 +82,14 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 	struct ivshm_file *f = vma->vm_private_data;
 	struct ivshm_device *idev = f->idev;
 	unsigned long start, end, addr, pfn;
-	vm_fault_t ret = VM_FAULT_SIGBUS;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	int idx;
 
-	down_read(&idev->lock);
-	if (idev->dead)
+	idx = srcu_read_lock(&idev->srcu);
+	if (!ivshm_alive(idev)) {
+		ret = VM_FAULT_SIGBUS;
 		goto out;
+	}
 
 	/*
 	 * Map the aligned block around the fault in one go: faulting a
@@ -103,16 +107,13 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 
 		/* A page another thread mapped meanwhile is fine. */
 		if (r & VM_FAULT_ERROR) {
-			if (addr == (vmf->address & PAGE_MASK)) {
+			if (addr == (vmf->address & PAGE_MASK))
 				ret = r;
-				goto out;
-			}
 			break;
 		}
 	}
-	ret = VM_FAULT_NOPAGE;
 out:
-	up_read(&idev->lock);
+	srcu_read_unlock(&idev->srcu, idx);
 	return ret;
 }
 
@@ -126,7 +127,6 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
 	struct ivshm_device *idev = f->idev;
 	unsigned long npages = vma_pages(vma);
 	u64 total = idev->shm_size >> PAGE_SHIFT;
-	int ret = 0;
 
 	/* VM_MAYSHARE: a MAP_SHARED mapping of a read-only open lacks VM_SHARED. */
 	if (!(vma->vm_flags & VM_MAYSHARE))
@@ -134,17 +134,16 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (vma->vm_pgoff >= total || npages > total - vma->vm_pgoff)
 		return -EINVAL;
 
-	down_read(&idev->lock);
-	if (idev->dead) {
-		ret = -ENODEV;
-		goto out;
-	}
+	/*
+	 * A mapping made while remove runs is harmless: its faults check
+	 * liveness and get SIGBUS.
+	 */
+	if (!ivshm_alive(idev))
+		return -ENODEV;
 	ivshm_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 			   VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
 	vma->vm_private_data = f;
 	vma->vm_ops = &ivshm_vm_ops;
-out:
-	up_read(&idev->lock);
-	return ret;
+	return 0;
 }

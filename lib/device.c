@@ -5,6 +5,7 @@
  * over all of them).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,28 @@ IVSHM_EXPORT size_t ivshm_size(const struct ivshm_dev *dev)
 IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev)
 {
 	return dev->base;
+}
+
+IVSHM_EXPORT int ivshm_dev_info(const struct ivshm_dev *dev, struct ivshm_dev_info *info)
+{
+	struct ivshm_dev_info full = {
+		.size = sizeof(full),
+		.backend = dev->ops->kind,
+		.seals = dev->seals,
+		.mem_size = dev->size,
+	};
+
+	if (!info || info->size < IVSHM_INFO_SIZE_V1)
+		RET(-EINVAL);
+	if (dev->doorbells)
+		full.flags |= IVSHM_INFO_DOORBELLS;
+	if (dev->seals & F_SEAL_SHRINK)
+		full.flags |= IVSHM_INFO_SEALED;
+	/* An older caller gets the fields it knows; it learns how many. */
+	if (info->size < full.size)
+		full.size = info->size;
+	memcpy(info, &full, full.size);
+	return 0;
 }
 
 IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev)

@@ -16,18 +16,16 @@
  * Ordering: the producer writes records, then publishes prod_idx with a
  * release store; the consumer loads it with acquire.  The consumer reads
  * records, then publishes cons_idx with a release store; the producer loads
- * it with acquire.  The fast path has no fences and no locked instructions.
+ * it with acquire.  Reserving, writing, peeking and reading have no fences
+ * and no locked instructions.
  *
- * Sleeping: a waiter announces itself by making its event word odd, does a
- * seq_cst fence and re-checks the ring before blocking.  The notifier loads
- * that word (plain load, no fence: the fast path stays free of barriers)
- * after its release store.  The store->load window this leaves (the
- * notifier's index store still in its store buffer while its load of the
- * event word already happened) is closed in practice by a short grace spin
- * of the sleeper after its re-check (store buffers drain in nanoseconds)
- * and, for correctness in any case, by bounding the first sleep to 1 ms and
- * later ones to 1 s, each followed by a re-check: a missed doorbell costs
- * latency, never a hang.
+ * Sleeping and waking: ring_wake.c (one file, readable alone).  Each
+ * publish of an index pays one full fence (wake_publish) when this side
+ * has a doorbell to ring: it is what makes "publish, then look whether
+ * the peer sleeps" safe against a peer that announces sleep at the same
+ * moment (Dekker's pattern; the proof is in docs/wire-format.md).
+ * Batching (several reservations or peeks per commit or release) pays it
+ * once per batch.
  */
 #include <errno.h>
 #include <sched.h>
@@ -39,7 +37,9 @@
 #include <time.h>
 
 #include "ivshm.h"
+#include "ring_chan.h"
 #include "ring_layout.h"
+#include "ring_wake.h"
 
 _Static_assert(IVSHM_REGION_HDR_SIZE == IVSHM_RGN_HDR_SIZE, "public size");
 _Static_assert(IVSHM_CHAN_HDR_SIZE == IVSHM_CHN_HDR_SIZE, "public size");
@@ -49,80 +49,12 @@ _Static_assert(IVSHM_CHAN_MIN_RING == IVSHM_CHN_MIN_RING, "public size");
 _Static_assert(IVSHM_CHAN_MAX_RING == IVSHM_CHN_MAX_RING, "public size");
 _Static_assert(IVSHM_REGION_LABEL_MAX == IVSHM_RGN_LABEL_LEN, "public size");
 
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-
 #define ROLE_MASK		(IVSHM_CHAN_PRODUCER | IVSHM_CHAN_CONSUMER)
-#define DEFAULT_SPIN_NS		50000ull
-#define GRACE_NS		2000ull
-#define FIRST_SLICE_MS		1
-#define SLICE_MS		1000
-#define POLL_MIN_NS		1000ull
-#define POLL_MAX_NS		1000000ull
 
 struct ivshm_region {
 	unsigned char *base;
 	size_t size;			/* mapped size: the hard limit */
 };
-
-struct ivshm_chan {
-	/* hot: private geometry and indices */
-	unsigned char *data;		/* ring bytes */
-	uint64_t size;			/* ring size (power of two) */
-	uint64_t mask;
-	uint64_t max_msg;
-	int role;
-	int err;			/* sticky positive errno, or 0 */
-	/* producer */
-	uint64_t head;			/* reserved up to here (private) */
-	uint64_t pub;			/* published prod_idx */
-	uint64_t cons_cache;		/* last validated cons_idx */
-	/* consumer */
-	uint64_t rd;			/* peeked up to here */
-	uint64_t rel;			/* published cons_idx */
-	uint64_t prod_cache;		/* last validated prod_idx */
-	unsigned int held;		/* peeked, unreleased messages */
-	/* both */
-	uint32_t kicked;		/* peer sleep word we last rang for */
-	uint32_t sleep_seq;		/* our sleep word (private copy) */
-	_Atomic uint64_t *my_idx;
-	_Atomic uint64_t *peer_idx;
-	struct ivshm_chn_evt *my_evt;
-	struct ivshm_chn_evt *peer_evt;
-	struct ivshm_chn_hdr *hdr;
-	uint32_t gen;
-	uint32_t my_epoch;
-	uint64_t heartbeat;
-	uint64_t spin_ns;
-	bool has_sig;
-	struct ivshm_signal sig;
-	struct ivshm_chan_stats stats;
-} __attribute__((aligned(64)));
-
-static inline int fail(int err)
-{
-	errno = err;
-	return -err;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* One load of a field the peer may be rewriting (READ_ONCE). */
 #define RD(x)	(*(const volatile __typeof__(x) *)&(x))
@@ -469,7 +401,7 @@ static void chan_setup(struct ivshm_chan *c, struct ivshm_chn_hdr *h,
 	c->max_msg = ring / 4;
 	c->role = role;
 	c->gen = gen;
-	c->spin_ns = DEFAULT_SPIN_NS;
+	c->spin_ns = WAKE_DEFAULT_SPIN_NS;
 	if (role == IVSHM_CHAN_PRODUCER) {
 		c->my_idx = &h->prod_idx;
 		c->peer_idx = &h->cons_idx;
@@ -814,13 +746,6 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 	return c;
 }
 
-static void do_notify(struct ivshm_chan *c)
-{
-	c->stats.notifies++;
-	if (c->sig.notify)
-		c->sig.notify(c->sig.ctx);
-}
-
 IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 {
 	uint32_t e;
@@ -834,7 +759,7 @@ IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 		if (atomic_compare_exchange_strong_explicit(&c->my_evt->epoch,
 				&e, e + 1 ? e + 1 : 2, memory_order_release,
 				memory_order_relaxed))
-			do_notify(c);
+			wake_notify(c);
 	}
 	free(c);
 }
@@ -842,7 +767,7 @@ IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 /* ---- errors and liveness --------------------------------------------- */
 
 /* The peer broke the protocol, or the channel changed under us. */
-static int __attribute__((noinline, cold)) chan_broken(struct ivshm_chan *c)
+int chan_broken(struct ivshm_chan *c)
 {
 	if (!c->err) {
 		if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
@@ -857,7 +782,7 @@ static int __attribute__((noinline, cold)) chan_broken(struct ivshm_chan *c)
 }
 
 /* 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
-static int check_peer(struct ivshm_chan *c)
+int check_peer(struct ivshm_chan *c)
 {
 	uint32_t pe;
 
@@ -876,207 +801,6 @@ static int check_peer(struct ivshm_chan *c)
 	return 0;
 }
 
-/* ---- readiness ------------------------------------------------------- */
-
-/* Producer: does @need bytes fit after head?  1 yes, 0 no, <0 broken. */
-static inline int prod_space(struct ivshm_chan *c, uint64_t need)
-{
-	uint64_t cons;
-
-	if (likely(c->head + need - c->cons_cache <= c->size))
-		return 1;
-	cons = atomic_load_explicit(c->peer_idx, memory_order_acquire);
-	/* cons_cache <= cons <= pub, modulo 2^64, 8-aligned */
-	if (unlikely(cons - c->cons_cache > c->pub - c->cons_cache ||
-		     (cons & 7)))
-		return chan_broken(c);
-	c->cons_cache = cons;
-	return c->head + need - cons <= c->size;
-}
-
-/* Consumer: anything beyond rd?  1 yes, 0 no, <0 broken. */
-static inline int cons_fetch(struct ivshm_chan *c)
-{
-	uint64_t prod;
-
-	prod = atomic_load_explicit(c->peer_idx, memory_order_acquire);
-	/* prod_cache <= prod <= rel + size, modulo 2^64, 8-aligned */
-	if (unlikely(prod - c->prod_cache > c->rel + c->size - c->prod_cache ||
-		     (prod & 7)))
-		return chan_broken(c);
-	c->prod_cache = prod;
-	return prod != c->rd;
-}
-
-static inline int ready(struct ivshm_chan *c, uint64_t need)
-{
-	if (c->role == IVSHM_CHAN_PRODUCER)
-		return prod_space(c, need);
-	return cons_fetch(c);
-}
-
-/* ---- sleeping and waking ------------------------------------------- */
-
-static void announce(struct ivshm_chan *c, uint64_t need)
-{
-	if (c->role == IVSHM_CHAN_PRODUCER)
-		atomic_store_explicit(&c->my_evt->want,
-				      c->head + need - c->size,
-				      memory_order_relaxed);
-	c->sleep_seq = (c->sleep_seq + 1) | 1;
-	atomic_store_explicit(&c->my_evt->sleep, c->sleep_seq,
-			      memory_order_release);
-	atomic_thread_fence(memory_order_seq_cst);
-}
-
-static void unannounce(struct ivshm_chan *c)
-{
-	if (c->sleep_seq & 1) {
-		c->sleep_seq++;
-		atomic_store_explicit(&c->my_evt->sleep, c->sleep_seq,
-				      memory_order_relaxed);
-	}
-}
-
-/* After publishing our index: ring the consumer if it sleeps. */
-static inline void kick_consumer(struct ivshm_chan *c)
-{
-	uint32_t s;
-
-	atomic_signal_fence(memory_order_seq_cst);
-	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_relaxed);
-	if (unlikely((s & 1) && s != c->kicked)) {
-		c->kicked = s;
-		do_notify(c);
-	}
-}
-
-/* After publishing cons_idx: ring the producer if it waits for that. */
-static inline void kick_producer(struct ivshm_chan *c)
-{
-	uint32_t s;
-	uint64_t want;
-
-	atomic_signal_fence(memory_order_seq_cst);
-	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_acquire);
-	if (unlikely((s & 1) && s != c->kicked)) {
-		want = atomic_load_explicit(&c->peer_evt->want,
-					    memory_order_relaxed);
-		if ((int64_t)(c->rel - want) >= 0) {
-			c->kicked = s;
-			do_notify(c);
-		}
-	}
-}
-
-/*
- * Wait until ready(c, need): 0 when ready, else a negative errno (set).
- * The caller already saw "not ready".
- */
-static int __attribute__((noinline)) chan_wait(struct ivshm_chan *c,
-					       uint64_t need, int timeout_ms)
-{
-	uint64_t t, deadline, end, backoff = POLL_MIN_NS;
-	bool first = true;
-	unsigned int i;
-	int r, w;
-
-	if (timeout_ms == 0)
-		return fail(EAGAIN);
-	c->stats.waits++;
-	t = now_ns();
-	deadline = timeout_ms < 0 ? UINT64_MAX :
-		   t + (uint64_t)timeout_ms * 1000000ull;
-
-	/* phase 1: spin */
-	if (c->spin_ns) {
-		end = t + c->spin_ns;
-		for (i = 1;; i++) {
-			cpu_relax();
-			r = ready(c, need);
-			if (r)
-				return r < 0 ? r : 0;
-			if (!(i & 31)) {
-				t = now_ns();
-				if (t >= end || t >= deadline)
-					break;
-			}
-		}
-	}
-
-	/* phase 2: sleep */
-	for (;;) {
-		r = check_peer(c);
-		if (r < 0) {
-			/* what was published before the detach still counts */
-			if (r == -EPIPE) {
-				r = ready(c, need);
-				if (r)
-					return r < 0 ? r : 0;
-				r = -EPIPE;
-			}
-			return fail(-r);
-		}
-		t = now_ns();
-		if (t >= deadline)
-			return fail(ETIMEDOUT);
-		if (!c->has_sig || !c->sig.wait) {
-			struct timespec ts;
-			uint64_t d = backoff;
-
-			if (d > deadline - t)
-				d = deadline - t;
-			ts.tv_sec = (time_t)(d / 1000000000ull);
-			ts.tv_nsec = (long)(d % 1000000000ull);
-			c->stats.sleeps++;
-			nanosleep(&ts, NULL);
-			if (backoff < POLL_MAX_NS)
-				backoff *= 2;
-		} else {
-			uint64_t rem_ms;
-			int slice;
-
-			announce(c, need);
-			r = ready(c, need);
-			if (!r) {
-				/* let an in-flight index store land */
-				end = now_ns() + GRACE_NS;
-				do {
-					cpu_relax();
-					r = ready(c, need);
-				} while (!r && now_ns() < end);
-			}
-			if (r) {
-				unannounce(c);
-				return r < 0 ? r : 0;
-			}
-			slice = first ? FIRST_SLICE_MS : SLICE_MS;
-			first = false;
-			if (deadline != UINT64_MAX) {
-				rem_ms = (deadline - t + 999999) / 1000000;
-				if (rem_ms < (uint64_t)slice)
-					slice = (int)rem_ms;
-			}
-			c->stats.sleeps++;
-			w = c->sig.wait(c->sig.ctx, slice);
-			unannounce(c);
-			atomic_store_explicit(&c->my_evt->heartbeat,
-					      ++c->heartbeat,
-					      memory_order_relaxed);
-			if (w < 0 && w != -ETIMEDOUT && w != -EINTR &&
-			    w != -EAGAIN) {
-				r = ready(c, need);
-				if (r)
-					return r < 0 ? r : 0;
-				return fail(-w);
-			}
-		}
-		r = ready(c, need);
-		if (r)
-			return r < 0 ? r : 0;
-	}
-}
-
 /* ---- producer -------------------------------------------------------- */
 
 #define CHECK_ROLE(c, r)						\
@@ -1085,6 +809,8 @@ static int __attribute__((noinline)) chan_wait(struct ivshm_chan *c,
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+		if (unlikely(chan_current(c)))				\
+			return fail(ECONNRESET);			\
 	} while (0)
 
 static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
@@ -1123,13 +849,22 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 	return 0;
 }
 
-static inline void do_commit(struct ivshm_chan *c)
+/*
+ * Publish the reservations.  A handle that was replaced (TAKEOVER, RESET)
+ * publishes nothing: checked right before the store, after the records
+ * were written (see "Takeover and reset" in docs/wire-format.md).
+ */
+static inline int do_commit(struct ivshm_chan *c)
 {
 	if (c->head == c->pub)
-		return;
-	atomic_store_explicit(c->my_idx, c->head, memory_order_release);
+		return 0;
+	if (unlikely(chan_current(c))) {
+		c->head = c->pub;
+		return fail(ECONNRESET);
+	}
 	c->pub = c->head;
-	kick_consumer(c);
+	wake_publish(c, c->pub);
+	return 0;
 }
 
 IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
@@ -1144,8 +879,7 @@ IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
 IVSHM_EXPORT int ivshm_chan_commit(struct ivshm_chan *c)
 {
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
-	do_commit(c);
-	return 0;
+	return do_commit(c);
 }
 
 IVSHM_EXPORT int ivshm_chan_abort(struct ivshm_chan *c)
@@ -1164,13 +898,14 @@ IVSHM_EXPORT int ivshm_chan_send(struct ivshm_chan *c, const void *data,
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
 	if (unlikely(!data && len))
 		return fail(EINVAL);
-	do_commit(c);
+	r = do_commit(c);
+	if (unlikely(r < 0))
+		return r;
 	r = do_reserve(c, len, &p, timeout_ms);
 	if (unlikely(r < 0))
 		return r;
 	memcpy(p, data, len);
-	do_commit(c);
-	return 0;
+	return do_commit(c);
 }
 
 IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
@@ -1183,7 +918,9 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
 	if (unlikely(!msgs && n))
 		return fail(EINVAL);
-	do_commit(c);
+	r = do_commit(c);
+	if (unlikely(r < 0))
+		return r;
 	for (i = 0; i < n; i++) {
 		r = do_reserve(c, msgs[i].iov_len, &p, i ? 0 : timeout_ms);
 		if (unlikely(r < 0)) {
@@ -1193,8 +930,8 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 		}
 		memcpy(p, msgs[i].iov_base, msgs[i].iov_len);
 	}
-	do_commit(c);
-	return (int)i;
+	r = do_commit(c);
+	return r < 0 ? r : (int)i;
 }
 
 /* ---- consumer -------------------------------------------------------- */
@@ -1243,14 +980,19 @@ static inline int do_peek(struct ivshm_chan *c, const void **data,
 	}
 }
 
-static inline void do_release(struct ivshm_chan *c)
+/* Free what was peeked; a replaced handle frees nothing (as do_commit). */
+static inline int do_release(struct ivshm_chan *c)
 {
 	c->held = 0;
 	if (c->rd == c->rel)
-		return;
-	atomic_store_explicit(c->my_idx, c->rd, memory_order_release);
+		return 0;
+	if (unlikely(chan_current(c))) {
+		c->rd = c->rel;
+		return fail(ECONNRESET);
+	}
 	c->rel = c->rd;
-	kick_producer(c);
+	wake_publish(c, c->rel);
+	return 0;
 }
 
 IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
@@ -1265,8 +1007,7 @@ IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
 IVSHM_EXPORT int ivshm_chan_release(struct ivshm_chan *c)
 {
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
-	do_release(c);
-	return 0;
+	return do_release(c);
 }
 
 IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
@@ -1281,7 +1022,9 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
 	if (unlikely(!buf && cap))
 		return fail(EINVAL);
-	do_release(c);
+	r = do_release(c);
+	if (unlikely(r < 0))
+		return r;
 	rd = c->rd;
 	held = c->held;
 	r = do_peek(c, &p, &len, timeout_ms);
@@ -1293,8 +1036,8 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 		return fail(EMSGSIZE);
 	}
 	memcpy(buf, p, len);
-	do_release(c);
-	return (ssize_t)len;
+	r = do_release(c);
+	return r < 0 ? r : (ssize_t)len;
 }
 
 IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
@@ -1305,12 +1048,14 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 	unsigned int n = 0;
 	const void *p;
 	size_t len;
-	int r;
+	int r, stop;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
 	if (unlikely(!cb))
 		return fail(EINVAL);
-	do_release(c);
+	r = do_release(c);
+	if (unlikely(r < 0))
+		return r;
 	while (n < max) {
 		r = do_peek(c, &p, &len, n ? 0 : timeout_ms);
 		if (unlikely(r < 0)) {
@@ -1319,14 +1064,17 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 			return r;
 		}
 		n++;
-		r = cb(p, len, arg);
-		if (c->rd - c->rel >= step)
-			do_release(c);
-		if (r)
+		stop = cb(p, len, arg);
+		if (c->rd - c->rel >= step) {
+			r = do_release(c);
+			if (unlikely(r < 0))
+				return r;
+		}
+		if (stop)
 			break;
 	}
-	do_release(c);
-	return (int)n;
+	r = do_release(c);
+	return r < 0 ? r : (int)n;
 }
 
 /* ---- misc ------------------------------------------------------------ */
@@ -1343,12 +1091,13 @@ IVSHM_EXPORT int ivshm_chan_fd(struct ivshm_chan *c)
 IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 {
 	uint64_t need;
-	int r;
 
 	if (unlikely(!c))
 		return fail(EINVAL);
 	if (unlikely(c->err))
 		return fail(c->err);
+	if (unlikely(chan_current(c)))
+		return fail(ECONNRESET);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
 		if (c->rd != c->prod_cache)
@@ -1357,21 +1106,7 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		/* wake on any space freed beyond what we last saw */
 		need = c->size - (c->head - c->cons_cache) + IVSHM_REC_HDR;
 	}
-	r = ready(c, need);
-	if (r)
-		return r;
-	announce(c, need);
-	r = ready(c, need);
-	if (r) {
-		unannounce(c);
-		return r;
-	}
-	r = check_peer(c);
-	if (r < 0) {
-		unannounce(c);
-		return fail(-r);
-	}
-	return 0;
+	return chan_arm(c, need);
 }
 
 IVSHM_EXPORT int ivshm_chan_set_spin(struct ivshm_chan *c, unsigned int spin_us)

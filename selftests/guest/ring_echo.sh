@@ -8,9 +8,9 @@ if /bin/ivshm-demo guest /dev/ivshm0; then
 else
 	echo "not ok 1 ring_echo_with_checksums"
 fi
-# The ring benchmark inside a TCG guest: a functional check only (TCG
-# timings say nothing about KVM).
-if /bin/ivshm-bench -r 1 -s 0.05 >/tmp/bench.out 2>&1; then
+# Our cases of the ring benchmark inside a TCG guest, payloads verified:
+# a functional check only (TCG timings say nothing about KVM).
+if /bin/ivshm-bench -r 1 -s 0.01 --case 'ring_*' >/tmp/bench.out 2>&1; then
 	sed 's/^/# /' /tmp/bench.out
 	echo "ok 2 ring_bench_runs_in_guest"
 else

@@ -25,7 +25,7 @@ fi
 if ! "$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I"$top/include" -I"$top/lib" \
-	"$top/lib/ring.c" "$top/selftests/fuzz/ring_fuzz.c" \
+	"$top"/lib/ring*.c "$top/selftests/fuzz/ring_fuzz.c" \
 	-o "$bin" >"$out/build.log" 2>&1; then
 	if grep -q "libclang_rt.fuzzer\|cannot find.*fuzzer" "$out/build.log"; then
 		echo "ok 1 build ring_fuzz # SKIP libFuzzer runtime missing"

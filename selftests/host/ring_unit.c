@@ -845,6 +845,44 @@ static void *late_sender(void *arg)
 	return NULL;
 }
 
+/*
+ * The 8 bytes at offset 16 of each event line were a heartbeat that
+ * nothing read (a sleeping side bumped it on each wake-up, so it could
+ * not tell a dead peer from an idle one): reserved now, never written.
+ */
+TEST_F(rgn, event_line_word16_unused)
+{
+	struct ivshm_chan_info ci;
+	struct ivshm_chan *p, *c;
+	struct efd_sig a, b;
+	struct ivshm_signal sa, sb;
+	const unsigned char *hdr;
+	struct blk arg;
+	pthread_t t;
+	char buf[8];
+	int i;
+
+	efd_pair(&a, &b, &sa, &sb);
+	p = ivshm_chan_create(self->r, "hb", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "hb", IVSHM_CHAN_CONSUMER, &sb);
+	ASSERT_NE(NULL, c);
+	arg = (struct blk){ p, 20, 3 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_sender, &arg));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), 5000));
+	pthread_join(t, NULL);
+	ASSERT_EQ(1, ivshm_region_channels(self->r, &ci, 1));
+	hdr = (const unsigned char *)self->base + ci.offset;
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, hdr[offsetof(struct ivshm_chn_hdr, prod_evt) + 16 + i]);
+		EXPECT_EQ(0, hdr[offsetof(struct ivshm_chn_hdr, cons_evt) + 16 + i]);
+	}
+	ivshm_chan_close(p);
+	ivshm_chan_close(c);
+	close(a.mine);
+	close(b.mine);
+}
+
 /* A blocked consumer sleeps, is rung once per message, and wakes. */
 TEST_F(rgn, blocking_doorbell)
 {

@@ -30,16 +30,16 @@ class Result:
 
 
 class Server:
-    """Our ivshm-server on a socket in workdir."""
+    """Our ivshm-server on a socket in workdir, with its default memory
+    (a sealed memfd, which QEMU must map like any other)."""
 
     def __init__(self, workdir, size="4M", vectors=4, name="ivshm"):
         self.path = os.path.join(workdir, name + ".sock")
-        self.shm_name = "ivshm-test-%d-%d" % (os.getpid(), id(self) % 9973)
         binary = os.environ.get("IVSHM_SERVER",
                                 os.path.join(TOP, "build/tools/ivshm-server"))
         self.log = open(os.path.join(workdir, name + "-server.log"), "w")
         self.proc = subprocess.Popen(
-            [binary, "-F", "-S", self.path, "-M", self.shm_name, "-l", size,
+            [binary, "-F", "-S", self.path, "-l", size,
              "-n", str(vectors), "-v"],
             stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -58,9 +58,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-        for p in (self.path, "/dev/shm/" + self.shm_name):
-            if os.path.exists(p):
-                os.unlink(p)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 class LibHost:
@@ -137,6 +136,8 @@ class Guest:
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
         for d in devices:
             cmd += d
+        # Everything the guest prints on ttyS0 (TAP, requests), kept.
+        self.tests_log = open(os.path.join(workdir, name + "-tests.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=open(self.console + ".qemu", "w"),
@@ -150,6 +151,7 @@ class Guest:
             return []
         if not data:
             self.done = True
+        self.tests_log.write(data)
         self.buf += data
         *lines, self.buf = self.buf.split(b"\n")
         return [ln.decode(errors="replace").rstrip("\r") for ln in lines]
@@ -239,6 +241,7 @@ class Guest:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self.tests_log.close()
         if self.qmp_sock:
             self.qmp_sock.close()
         for p in (self.qmp_path,):
@@ -273,7 +276,6 @@ class Requests:
         self.lib, self.server = lib, server
         self.guests = {g.name: g for g in guests}
         self.board = {}
-        self.plugs = {}
         self.chardevs = {}
         self.pending = []   # (guest, rid, words, deadline)
 
@@ -329,17 +331,19 @@ class Requests:
                 return "error " + r["error"]["desc"]
             if not guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]):
                 return "error no DEVICE_DELETED"
-            # Its connection to the server too, or the server keeps the
-            # peer (and sends its eventfds to every new device).
-            guest.qmp("chardev-remove",
-                      id=self.chardevs.get(w[1], "ch-" + w[1]))
+            # Its connection to the server too (as libvirt does), or the
+            # server keeps the peer and sends its eventfds to every new
+            # device.  A plain device has none: "ch-plain0" is not found.
+            r = guest.qmp("chardev-remove",
+                          id=self.chardevs.get(w[1], "ch-" + w[1]))
+            if "error" in r and w[1] in self.chardevs:
+                return "error chardev-remove: " + r["error"]["desc"]
             guest.park_fds(before - guest.fds())
             return "ok"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
-            if callable(spec):          # new QEMU ids for every plug
-                self.plugs[w[1]] = self.plugs.get(w[1], 0) + 1
-                spec = spec(self.plugs[w[1]])
+            if callable(spec):          # new ids for each plug
+                spec = spec()
             if "object" in spec:
                 r = guest.qmp("object-add", **spec["object"])
                 if "error" in r:

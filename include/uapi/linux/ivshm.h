@@ -12,21 +12,29 @@
  *           After the device is removed, accesses raise SIGBUS.
  *  ioctl(2) the calls below; unknown commands fail with ENOTTY.
  *  poll(2)  EPOLLIN when a vector fired since this file last read(2) it;
- *           EPOLLHUP | EPOLLERR once the device is gone; EPOLLERR alone on
- *           a device without interrupts (plain, or MSI-X unavailable).
+ *           EPOLLHUP | EPOLLERR once the device is gone.  A device without
+ *           interrupts (plain, or MSI-X unavailable) polls as 0 while it
+ *           lives, so an event loop can watch it for removal.
  *  read(2)  an array of struct ivshm_event, one per vector that fired
  *           since this file last read it (as many as fit in the buffer,
  *           lowest vector first); blocks unless O_NONBLOCK (then EAGAIN);
  *           EINVAL if the buffer holds less than one record; ENODEV after
  *           removal; EOPNOTSUPP on a plain device; ENXIO if the device has
- *           doorbells but MSI-X could not be enabled.
+ *           doorbells but MSI-X could not be enabled.  An O_NONBLOCK read
+ *           never sleeps, not even behind another reader of the same file
+ *           (EAGAIN).
+ *
+ * Access: receiving (read(2), poll(2), IVSHM_SET_EVENTFDS) needs a file
+ * opened for reading, ringing (IVSHM_RING) one opened for writing; EBADF
+ * otherwise.  A read-only open maps the memory read-only.
  *
  * Every open file has its own eventfd bindings and its own read(2)
  * position; an interrupt on vector v signals the eventfd bound to v in
  * every open file, and makes v readable in every open file.
  *
  * Every ioctl argument starts with argsz (the size the caller passes, at
- * least the size of the first version of the structure, EINVAL otherwise)
+ * least the end of the last field of the structure's first version,
+ * EINVAL otherwise)
  * and flags (unknown flags are refused with EINVAL).  Where a structure may
  * grow, bytes the driver does not know must be zero and argsz at most a
  * page (E2BIG otherwise).  Numbers never change once released.
@@ -53,7 +61,10 @@
 /* struct ivshm_info.irq_mode */
 #define IVSHM_IRQ_NONE		0	/* no interrupts can be received */
 #define IVSHM_IRQ_MSIX		1
-#define IVSHM_IRQ_INTX		2	/* revision 0 devices without MSI-X */
+#define IVSHM_IRQ_INTX		2	/* reserved: never reported */
+
+/* At most this many eventfds are bound to one vector, over all files. */
+#define IVSHM_MAX_BINDINGS	64
 
 /**
  * IVSHM_GET_INFO - _IO(IVSHM_TYPE, IVSHM_BASE + 0), struct ivshm_info
@@ -69,7 +80,7 @@ struct ivshm_info {
 	__u32 flags;
 	__u64 size;		/* bytes of shared memory (BAR2) */
 	__u32 peer_id;		/* IVPosition; meaningful in doorbell mode */
-	__u32 vectors;		/* interrupt vectors this guest receives */
+	__u32 vectors;		/* vectors this guest receives (at most 256) */
 	__u32 mode;		/* IVSHM_MODE_* */
 	__u32 irq_mode;		/* IVSHM_IRQ_* */
 	__u32 revision;		/* PCI revision of the device */
@@ -87,8 +98,10 @@ struct ivshm_info {
  * argsz covers the header and the fds; bytes after the fds are ignored.
  * Errors: EFAULT; EINVAL (argsz smaller than the header plus count fds,
  * flags set, count 0, range beyond the device's vectors, fd below -1, fd
- * not an eventfd); EBADF (fd not open); EOPNOTSUPP (plain device); ENXIO
- * (MSI-X unavailable); ENOMEM; ENODEV (removed).
+ * not an eventfd); EBADF (fd not open, or this file not open for
+ * reading); ENOSPC (a vector would have more than IVSHM_MAX_BINDINGS
+ * eventfds bound); EOPNOTSUPP (plain device); ENXIO (MSI-X unavailable);
+ * ENOMEM; ENODEV (removed).
  */
 struct ivshm_eventfds {
 	__u32 argsz;
@@ -107,9 +120,10 @@ struct ivshm_eventfds {
  * are visible to the peer before its interrupt.  Fire and forget: the
  * device drops doorbells to absent peers or vectors without telling.
  * Works without MSI-X (sending needs no interrupt of our own).
- * Errors: EFAULT; EINVAL (argsz, flags, peer above IVSHM_MAX_PEER, vector
- * above IVSHM_MAX_VECTOR); E2BIG (non-zero bytes past the known structure,
- * argsz above a page); EOPNOTSUPP (plain device); ENODEV (removed).
+ * Errors: EBADF (file not open for writing); EFAULT; EINVAL (argsz, flags,
+ * peer above IVSHM_MAX_PEER, vector above IVSHM_MAX_VECTOR); E2BIG
+ * (non-zero bytes past the known structure, argsz above a page);
+ * EOPNOTSUPP (plain device); ENODEV (removed).
  */
 struct ivshm_doorbell {
 	__u32 argsz;

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libivshm message rings: the channel handle and the readiness checks,
+ * shared by ring.c (data path, create/attach) and ring_wake.c (sleeping
+ * and waking).  Private to the library.
+ */
+#ifndef IVSHM_RING_CHAN_H
+#define IVSHM_RING_CHAN_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ivshm.h"
+#include "ring_layout.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+struct ivshm_chan {
+	/* hot: private geometry and indices */
+	unsigned char *data;		/* ring bytes */
+	uint64_t size;			/* ring size (power of two) */
+	uint64_t mask;
+	uint64_t max_msg;
+	int role;
+	int err;			/* sticky positive errno, or 0 */
+	/* producer */
+	uint64_t head;			/* reserved up to here (private) */
+	uint64_t pub;			/* published prod_idx */
+	uint64_t cons_cache;		/* last validated cons_idx */
+	/* consumer */
+	uint64_t rd;			/* peeked up to here */
+	uint64_t rel;			/* published cons_idx */
+	uint64_t prod_cache;		/* last validated prod_idx */
+	unsigned int held;		/* peeked, unreleased messages */
+	/* both */
+	uint32_t kicked;		/* peer sleep word we last rang for */
+	uint32_t sleep_seq;		/* our sleep word (private copy) */
+	_Atomic uint64_t *my_idx;
+	_Atomic uint64_t *peer_idx;
+	struct ivshm_chn_evt *my_evt;
+	struct ivshm_chn_evt *peer_evt;
+	struct ivshm_chn_hdr *hdr;
+	uint32_t gen;
+	uint32_t my_epoch;
+	uint64_t spin_ns;
+	bool has_sig;
+	struct ivshm_signal sig;
+	struct ivshm_chan_stats stats;
+} __attribute__((aligned(64)));
+
+static inline int fail(int err)
+{
+	errno = err;
+	return -err;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ring.c: the peer broke the protocol, or the channel changed under us. */
+int chan_broken(struct ivshm_chan *c) __attribute__((cold));
+/* ring.c: 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
+int check_peer(struct ivshm_chan *c);
+
+/*
+ * Is this handle still the owner of its side of this channel generation?
+ * A RESET (new generation) or a TAKEOVER (our epoch bumped by another
+ * attach) makes it stale: from then on it must not publish, nor hand out
+ * ring space to write.  Both words sit on lines that stay in our cache
+ * (line 0 is read-only, the event line is our own): two loads.
+ * 0 or -ECONNRESET (sticky).
+ */
+static inline int chan_current(struct ivshm_chan *c)
+{
+	if (likely(atomic_load_explicit(&c->hdr->gen, memory_order_relaxed) ==
+		   c->gen &&
+		   atomic_load_explicit(&c->my_evt->epoch,
+					memory_order_relaxed) == c->my_epoch))
+		return 0;
+	c->err = ECONNRESET;
+	return -ECONNRESET;
+}
+
+/* Producer: does @need bytes fit after head?  1 yes, 0 no, <0 broken. */
+static inline int prod_space(struct ivshm_chan *c, uint64_t need)
+{
+	uint64_t cons;
+
+	if (likely(c->head + need - c->cons_cache <= c->size))
+		return 1;
+	cons = atomic_load_explicit(c->peer_idx, memory_order_acquire);
+	/* cons_cache <= cons <= pub, modulo 2^64, 8-aligned */
+	if (unlikely(cons - c->cons_cache > c->pub - c->cons_cache ||
+		     (cons & 7) || chan_current(c)))
+		return chan_broken(c);
+	c->cons_cache = cons;
+	return c->head + need - cons <= c->size;
+}
+
+/* Consumer: anything beyond rd?  1 yes, 0 no, <0 broken. */
+static inline int cons_fetch(struct ivshm_chan *c)
+{
+	uint64_t prod;
+
+	prod = atomic_load_explicit(c->peer_idx, memory_order_acquire);
+	/* prod_cache <= prod <= rel + size, modulo 2^64, 8-aligned */
+	if (unlikely(prod - c->prod_cache > c->rel + c->size - c->prod_cache ||
+		     (prod & 7) || chan_current(c)))
+		return chan_broken(c);
+	c->prod_cache = prod;
+	return prod != c->rd;
+}
+
+/* Can the waiter go on?  1 yes, 0 no, <0 broken. */
+static inline int ready(struct ivshm_chan *c, uint64_t need)
+{
+	if (c->role == IVSHM_CHAN_PRODUCER)
+		return prod_space(c, need);
+	return cons_fetch(c);
+}
+
+#endif /* IVSHM_RING_CHAN_H */
