@@ -134,6 +134,11 @@ $(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selfte
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< $(LIB_A) -ludev
 
+# The compat ioctl path: a static i386 program (gcc-multilib).
+$(B)/tests/guest/driver_compat32: selftests/guest/driver_compat32.c $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) -m32 -static $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $<
+
 -include $(wildcard mk/*.mk)
 
 _check: _all

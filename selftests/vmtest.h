@@ -47,10 +47,11 @@ static inline int vt_sysfs(const char *name, const char *attr, char *buf,
 
 /*
  * Name ("ivshmN") of the index-th device whose mode is @mode ("plain" or
- * "doorbell"), waiting up to @wait_ms for it to appear; 0 or -1.
+ * "doorbell") and, unless @size is 0, whose memory is @size bytes, waiting
+ * up to @wait_ms for it to appear; 0 or -1.
  */
-static inline int vt_find(const char *mode, int index, char *name,
-			  size_t len, int wait_ms)
+static inline int vt_find_size(const char *mode, unsigned long long size,
+			       int index, char *name, size_t len, int wait_ms)
 {
 	for (;;) {
 		struct dirent *de;
@@ -65,6 +66,9 @@ static inline int vt_find(const char *mode, int index, char *name,
 				continue;
 			if (vt_sysfs(de->d_name, "mode", m, sizeof(m)) ||
 			    strcmp(m, mode))
+				continue;
+			if (size && (vt_sysfs(de->d_name, "size", m, sizeof(m)) ||
+				     strtoull(m, NULL, 10) != size))
 				continue;
 			snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
 			if (access(dev, F_OK))
@@ -82,6 +86,12 @@ static inline int vt_find(const char *mode, int index, char *name,
 		usleep(100000);
 		wait_ms -= 100;
 	}
+}
+
+static inline int vt_find(const char *mode, int index, char *name,
+			  size_t len, int wait_ms)
+{
+	return vt_find_size(mode, 0, index, name, len, wait_ms);
 }
 
 /* Open the index-th device of @mode; -1 if there is none. */

@@ -121,6 +121,63 @@ def hotplug(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def _replugs(shm, srv):
+    """Plug specs for plain0 and db0 with new ids at every plug."""
+    plugs = itertools.count()
+    return {d: (lambda d=d: _replug(shm, srv, d, str(next(plugs))))
+            for d in ("plain0", "db0")}
+
+
+# A doorbell device with more MSI-X vectors than a doorbell can address
+# (8 bits): the driver uses 256.  Its memory size tells it apart.
+WIDE_VECTORS = 300
+WIDE_SIZE = "2M"
+
+
+def removal(kver, initrd, workdir, prefix):
+    """Removal by sysfs unbind racing with stalled ioctls, faults, mmap,
+    blocked read and poll; access modes, O_NONBLOCK, poll, argsz, the
+    vector cap and 32-bit compat ioctls.  The ioctls that deadlocked the
+    old driver run last: a wedged guest fails its tests, then is killed
+    (the tests give up after a bound, they do not wait)."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        wide = vm.Server(workdir, size=WIDE_SIZE, vectors=WIDE_VECTORS,
+                         name="wide")
+        objs.append(wide)
+        devs = _hotplug_devs(shm, srv)
+        devs.append(vm.doorbell_dev("wide0", wide, WIDE_VECTORS))
+        # Two CPUs: one x86 CPU has about 200 interrupt vectors free,
+        # too few for 256 MSI-X vectors.
+        g = vm.Guest("removal", kver, initrd, workdir, devs,
+                     ["driver_semantics", "driver_compat32",
+                      "driver_removal"], smp=2)
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, _replugs(shm, srv))
+        return vm.run_guests([g], req, prefix, 300)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def unplug(kver, initrd, workdir, prefix):
+    """The removal races of driver_removal, removing by QMP device_del
+    (PCIe native hot-unplug) instead of sysfs unbind."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        g = vm.Guest("unplug", kver, initrd, workdir,
+                     _hotplug_devs(shm, srv), ["driver_removal"],
+                     append="ivshmtest.remove=unplug")
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, _replugs(shm, srv))
+        return vm.run_guests([g], req, prefix, 420)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 def fuzz(kver, initrd, workdir, prefix):
     """selftests/guest/driver_fuzz on a plain and a doorbell device behind
     PCIe root ports, while the guest unbinds and rebinds them, the host
@@ -250,5 +307,6 @@ def bigbar(kver, initrd, workdir, prefix):
 
 
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
+       "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
        "peers": peers, "bigbar": bigbar, "fuzz": fuzz}

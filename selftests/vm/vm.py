@@ -43,11 +43,11 @@ class Server:
     """Our ivshm-server on a socket in workdir, with its default memory
     (a sealed memfd, which QEMU must map like any other)."""
 
-    def __init__(self, workdir, size="4M", vectors=4):
-        self.path = os.path.join(workdir, "ivshm.sock")
+    def __init__(self, workdir, size="4M", vectors=4, name="ivshm"):
+        self.path = os.path.join(workdir, name + ".sock")
         binary = os.environ.get("IVSHM_SERVER",
                                 os.path.join(TOP, "build/tools/ivshm-server"))
-        self.log = open(os.path.join(workdir, "server.log"), "w")
+        self.log = open(os.path.join(workdir, name + "-server.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "-F", "-S", self.path, "-l", size,
              "-n", str(vectors), "-v"],
@@ -225,28 +225,78 @@ class Guest:
         if self.qmp_sock is None:
             self.qmp_sock = socket.socket(socket.AF_UNIX)
             self.qmp_sock.connect(self.qmp_path)
-            self.qmp_file = self.qmp_sock.makefile("rw")
-            self.qmp_file.readline()
+            self.qmp_buf = b""
+            self.qmp_events = []
+            self._qmp_msg(time.monotonic() + 30)
             self._qmp_send("qmp_capabilities")
         return self._qmp_send(command, **args)
 
+    def _qmp_msg(self, deadline):
+        """The next QMP message, or None at the deadline.  A guest whose
+        removal hangs must not hang the harness: never block past it."""
+        while b"\n" not in self.qmp_buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.qmp_sock], [], [],
+                                              left)[0]:
+                return None
+            data = self.qmp_sock.recv(65536)
+            if not data:
+                raise RuntimeError("QMP connection closed")
+            self.qmp_buf += data
+        line, self.qmp_buf = self.qmp_buf.split(b"\n", 1)
+        return json.loads(line)
+
     def _qmp_send(self, command, **args):
-        self.qmp_file.write(json.dumps({"execute": command,
-                                        "arguments": args}) + "\n")
-        self.qmp_file.flush()
+        self.qmp_sock.sendall((json.dumps({"execute": command,
+                                           "arguments": args}) +
+                               "\n").encode())
         while True:
-            msg = json.loads(self.qmp_file.readline())
+            msg = self._qmp_msg(time.monotonic() + 30)
+            if msg is None:
+                raise RuntimeError("QMP: no answer to " + command)
             if "return" in msg or "error" in msg:
                 return msg
+            self.qmp_events.append(msg)
 
-    def qmp_wait_event(self, event, timeout):
+    def qmp_wait_event(self, event, timeout, device=None):
+        """Wait for @event (about @device, if given); events that arrived
+        meanwhile are kept, so a late one is not taken for a later one."""
         deadline = time.monotonic() + timeout
-        self.qmp_sock.settimeout(timeout)
-        while time.monotonic() < deadline:
-            line = self.qmp_file.readline()
-            if line and json.loads(line).get("event") == event:
-                return True
-        return False
+        while True:
+            for m in self.qmp_events:
+                if m.get("event") == event and (
+                        device is None or
+                        m.get("data", {}).get("device") == device):
+                    self.qmp_events.remove(m)
+                    return True
+            msg = self._qmp_msg(deadline)
+            if msg is None:
+                return False
+            self.qmp_events.append(msg)
+
+    def fds(self):
+        try:
+            return {int(f) for f in os.listdir("/proc/%d/fd" % self.proc.pid)}
+        except OSError:
+            return set()
+
+    def park_fds(self, freed):
+        """QEMU 7.2 under TCG leaves the fd handlers of an unplugged
+        ivshmem-doorbell's own vectors registered after closing their
+        eventfds; whatever reuses such a number later (the next device's
+        chardev socket) calls the dead device's handler and crashes QEMU.
+        Take each freed number with a listening socket nobody connects to,
+        so that it is never readable."""
+        while freed - self.fds() and self.parked < 256:
+            self.parked += 1
+            cid = "park%d" % self.parked
+            r = self.qmp("chardev-add", id=cid, backend={
+                "type": "socket", "data": {
+                    "addr": {"type": "unix", "data": {"path": os.path.join(
+                        os.path.dirname(self.console), cid + ".sock")}},
+                    "server": True, "wait": False}})
+            if "error" in r:
+                return
 
     def kill(self):
         if self.proc.poll() is None:
@@ -287,6 +337,7 @@ class Requests:
         self.lib, self.server = lib, server
         self.guests = {g.name: g for g in guests}
         self.board = {}
+        self.chardevs = {}
         self.pending = []   # (guest, rid, words, deadline)
 
     def handle(self, guest, rid, words):
@@ -335,11 +386,21 @@ class Requests:
             self.peer.pump(0.2)
             return " ".join(str(p) for p in sorted(self.peer.peers)) or "-"
         if cmd == "unplug":             # unplug DEVID
+            before = guest.fds()
             r = guest.qmp("device_del", id=w[1])
             if "error" in r:
                 return "error " + r["error"]["desc"]
-            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30) \
-                else "error no DEVICE_DELETED"
+            if not guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]):
+                return "error no DEVICE_DELETED"
+            # Its connection to the server too (as libvirt does), or the
+            # server keeps the peer and sends its eventfds to every new
+            # device.  A plain device has none: "ch-plain0" is not found.
+            r = guest.qmp("chardev-remove",
+                          id=self.chardevs.get(w[1], "ch-" + w[1]))
+            if "error" in r and w[1] in self.chardevs:
+                return "error chardev-remove: " + r["error"]["desc"]
+            guest.park_fds(before - guest.fds())
+            return "ok"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
             if callable(spec):          # new ids for each plug
@@ -352,6 +413,7 @@ class Requests:
                 r = guest.qmp("chardev-add", **spec["chardev"])
                 if "error" in r:
                     return "error " + r["error"]["desc"]
+                self.chardevs[w[1]] = spec["chardev"]["id"]
             r = guest.qmp("device_add", **spec["device"])
             return "ok" if "return" in r else "error " + r["error"]["desc"]
         if cmd == "lib":                # lib COMMAND...: the library peer
@@ -442,6 +504,11 @@ def _line(g, line, requests, results, prefix):
         g.dmesg.append(line)
     elif line.startswith("#GUEST "):
         g.checks.append(line)
+        if line == "#GUEST done":
+            # Only poweroff is left, and it waits for every device's lock:
+            # a removal wedged in the kernel must not keep the harness
+            # waiting.
+            g.done = True
     elif line.startswith("#BEGIN "):
         g.current = line.split()[1]
         g.saw_tap = False
@@ -476,6 +543,7 @@ def _line(g, line, requests, results, prefix):
 
 
 Guest.failed_in_prog = False
+Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
 
