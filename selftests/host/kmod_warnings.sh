@@ -12,7 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/ivshm-kmod-warnings.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-version=$(sed -n 's/.*IVSHM_VERSION_STRING *"\(.*\)".*/\1/p' "$top/include/ivshm.h")
+version=$("$top/scripts/version.sh")
 kdir=$(ls -dv /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | grep -v -- -rt- | tail -n1)
 kver=${kdir#/usr/src/linux-headers-}
 # The injected warning, as a warning and as an error (the quotes around
