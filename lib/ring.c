@@ -599,6 +599,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 init:
 	chan_setup(c, ch, ring_size, gen, role, sig);
 	chan_init_hdr(ch, ring_size, gen, role);
+	/* no record at position 0 yet */
+	atomic_store_explicit(rec_word(c, 0), IVSHM_REC_NONE,
+			      memory_order_relaxed);
 	c->my_epoch = 1;
 	atomic_store_explicit(&h->desc[i].state,
 			      IVSHM_DESC_WORD(gen, IVSHM_DESC_READY),
@@ -613,6 +616,48 @@ out:
 	free(c);
 	errno = err;
 	return NULL;
+}
+
+/*
+ * Where a producer that attaches goes on: at the end of what was
+ * published.  Follow the records from cons_idx (checked like the
+ * consumer checks them) to the zero word after the last one.  prod_idx,
+ * stored before each publishing header, is there or beyond: a predecessor
+ * that died between the two stores leaves prod_idx past a batch that no
+ * header published, and that batch is dropped like an uncommitted one.
+ * On return *@prod is the position (also stored in prod_idx); -EPROTO if
+ * the records do not lead there.
+ */
+static int prod_resume(struct ivshm_chan *c, uint64_t cons, uint64_t *prod)
+{
+	uint64_t at = cons, off, to_end, rec, h;
+	uint32_t hlen, flags;
+
+	/* bounded: prod - cons <= ring size, and each record is >= 8 bytes */
+	while (at != *prod) {
+		h = atomic_load_explicit(rec_word(c, at), memory_order_acquire);
+		if (h == IVSHM_REC_NONE) {
+			*prod = at;
+			atomic_store_explicit(c->my_idx, at,
+					      memory_order_relaxed);
+			break;
+		}
+		off = at & c->mask;
+		to_end = c->size - off;
+		hlen = (uint32_t)h;
+		flags = (uint32_t)(h >> 32);
+		if (flags == IVSHM_REC_PAD && off &&
+		    (uint64_t)hlen + IVSHM_REC_HDR == to_end)
+			rec = to_end;
+		else if (!flags && (uint64_t)hlen - 1 < c->max_msg)
+			rec = rec_size(hlen);
+		else
+			return -EPROTO;
+		if (rec > to_end || rec > *prod - at)
+			return -EPROTO;
+		at += rec;
+	}
+	return 0;
 }
 
 IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
@@ -697,8 +742,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		errno = EPROTO;
 		return NULL;
 	}
-	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
+	/* cons first: a consumer never releases past the prod_idx it follows */
 	cons = atomic_load_explicit(&ch->cons_idx, memory_order_acquire);
+	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
 	if ((prod | cons) & 7 || prod - cons > ring) {
 		errno = EPROTO;
 		return NULL;
@@ -737,11 +783,17 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 					     memory_order_relaxed) | 1) + 1;
 	atomic_store_explicit(&evt->sleep, c->sleep_seq, memory_order_relaxed);
 	if (role == IVSHM_CHAN_PRODUCER) {
+		if (prod_resume(c, cons, &prod) < 0) {
+			atomic_compare_exchange_strong(&evt->epoch, &ne,
+						       ne + 1);
+			free(c);
+			errno = EPROTO;
+			return NULL;
+		}
 		c->head = c->pub = prod;
 		c->cons_cache = cons;
 	} else {
 		c->rd = c->rel = cons;
-		c->prod_cache = prod;
 	}
 	return c;
 }
@@ -813,6 +865,21 @@ int check_peer(struct ivshm_chan *c)
 			return fail(ECONNRESET);			\
 	} while (0)
 
+/*
+ * Write the header @h of the record at @pos.  The first record after pub
+ * keeps its header private until commit (its word stays the zero that
+ * stops the consumer); the others are stored now, where the consumer
+ * cannot look before it has read that first header.
+ */
+static inline void put_hdr(struct ivshm_chan *c, uint64_t pos, uint64_t h)
+{
+	if (pos == c->pub)
+		c->pend = h;
+	else
+		atomic_store_explicit(rec_word(c, pos), h,
+				      memory_order_relaxed);
+}
+
 static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 			     int timeout_ms)
 {
@@ -824,7 +891,8 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 	rec = rec_size(len);
 	off = c->head & c->mask;
 	to_end = c->size - off;
-	need = rec <= to_end ? rec : to_end + rec;
+	/* the record (after a padding record), and the zero word after it */
+	need = (rec <= to_end ? rec : to_end + rec) + IVSHM_REC_HDR;
 	r = prod_space(c, need);
 	if (unlikely(r <= 0)) {
 		if (r < 0)
@@ -837,33 +905,40 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 	}
 	if (rec > to_end) {
 		/* padding record up to the end of the ring */
-		*(uint64_t *)(c->data + off) =
-			(to_end - IVSHM_REC_HDR) |
-			((uint64_t)IVSHM_REC_PAD << 32);
+		put_hdr(c, c->head, (to_end - IVSHM_REC_HDR) |
+			((uint64_t)IVSHM_REC_PAD << 32));
 		c->head += to_end;
 		off = 0;
 	}
-	*(uint64_t *)(c->data + off) = len;
+	put_hdr(c, c->head, len);
 	c->head += rec;
 	*data = c->data + off + IVSHM_REC_HDR;
 	return 0;
 }
 
 /*
- * Publish the reservations.  A handle that was replaced (TAKEOVER, RESET)
- * publishes nothing: checked right before the store, after the records
- * were written (see "Takeover and reset" in docs/wire-format.md).
+ * Publish the reservations: the zero word after them (where the consumer
+ * stops next), prod_idx (for attach and enumeration; before the header,
+ * so that cons_idx never passes it), then the first record's header,
+ * which makes them all visible.  A handle that was replaced (TAKEOVER,
+ * RESET) publishes nothing: checked right before the stores, after the
+ * records were written (see "Takeover and reset" in docs/wire-format.md).
  */
 static inline int do_commit(struct ivshm_chan *c)
 {
-	if (c->head == c->pub)
+	uint64_t pos = c->pub;
+
+	if (c->head == pos)
 		return 0;
 	if (unlikely(chan_current(c))) {
-		c->head = c->pub;
+		c->head = pos;
 		return fail(ECONNRESET);
 	}
+	atomic_store_explicit(rec_word(c, c->head), IVSHM_REC_NONE,
+			      memory_order_relaxed);
+	atomic_store_explicit(c->my_idx, c->head, memory_order_relaxed);
 	c->pub = c->head;
-	wake_publish(c, c->pub);
+	wake_publish(c, rec_word(c, pos), c->pend, c->pub);
 	return 0;
 }
 
@@ -939,38 +1014,41 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 static inline int do_peek(struct ivshm_chan *c, const void **data,
 			  size_t *len, int timeout_ms)
 {
-	uint64_t off, avail, to_end, h, rec;
+	uint64_t off, room, to_end, h, rec;
 	uint32_t hlen, flags;
 	int r;
 
 	for (;;) {
-		if (c->rd == c->prod_cache) {
-			r = cons_fetch(c);
-			if (unlikely(r <= 0)) {
-				if (r < 0)
-					return r;
-				r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
-				if (r < 0)
-					return r;
-			}
-		}
 		off = c->rd & c->mask;
-		avail = c->prod_cache - c->rd;
+		/* one load: the publication and the record's geometry */
+		h = atomic_load_explicit(rec_word(c, c->rd),
+					 memory_order_acquire);
+		if (h == IVSHM_REC_NONE) {
+			r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/*
+		 * What a producer may have written from rd on: up to the
+		 * ring size past what we released, the last 8 bytes being
+		 * the zero word after its last record.
+		 */
+		room = c->rel + c->size - c->rd - IVSHM_REC_HDR;
 		to_end = c->size - off;
-		h = *(const volatile uint64_t *)(c->data + off);
 		hlen = (uint32_t)h;
 		flags = (uint32_t)(h >> 32);
 		if (unlikely(flags)) {
 			if (flags != IVSHM_REC_PAD || off == 0 ||
 			    (uint64_t)hlen + IVSHM_REC_HDR != to_end ||
-			    to_end > avail)
+			    to_end > room)
 				return chan_broken(c);
 			c->rd += to_end;
 			continue;
 		}
 		rec = rec_size(hlen);
 		if (unlikely((uint64_t)hlen - 1 >= c->max_msg ||
-			     rec > avail || rec > to_end))
+			     rec > room || rec > to_end))
 			return chan_broken(c);
 		*data = c->data + off + IVSHM_REC_HDR;
 		*len = hlen;
@@ -991,7 +1069,7 @@ static inline int do_release(struct ivshm_chan *c)
 		return fail(ECONNRESET);
 	}
 	c->rel = c->rd;
-	wake_publish(c, c->rel);
+	wake_publish(c, c->my_idx, c->rel, c->rel);
 	return 0;
 }
 
@@ -1015,8 +1093,8 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 {
 	uint64_t rd;
 	unsigned int held;
-	const void *p;
-	size_t len;
+	const void *p = NULL;
+	size_t len = 0;
 	int r;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
@@ -1046,8 +1124,8 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 {
 	uint64_t step = c ? c->size / 4 : 0;
 	unsigned int n = 0;
-	const void *p;
-	size_t len;
+	const void *p = NULL;
+	size_t len = 0;
 	int r, stop;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
@@ -1100,8 +1178,6 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		return fail(ECONNRESET);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
-		if (c->rd != c->prod_cache)
-			return 1;
 	} else {
 		/* wake on any space freed beyond what we last saw */
 		need = c->size - (c->head - c->cons_cache) + IVSHM_REC_HDR;
