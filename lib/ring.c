@@ -7,25 +7,29 @@
  * Trust: the peer may write anything anywhere in the region at any time.
  * Geometry (ring base, size, mask, max message) is validated once at
  * create/attach and kept in the process-local handle.  Each side keeps its
- * own index privately and only ever stores it to shared memory; the peer's
- * index is loaded, checked (monotonic, within the ring, 8-aligned) and
- * cached privately.  Record headers are loaded once into locals (one 8-byte
- * load) and validated against what the peer has published and against the
- * end of the ring.  A violation sets a sticky error (-EPROTO) on the handle.
+ * own index privately and only ever stores it to shared memory; the
+ * consumer index is loaded by the producer, checked (monotonic, within
+ * what was published, 8-aligned) and cached privately.  Record headers are
+ * loaded once into locals (one 8-byte load) and validated against the end
+ * of the ring and the room a producer may have used.  A violation sets a
+ * sticky error (-EPROTO) on the handle.
  *
- * Ordering: the producer writes records, then publishes prod_idx with a
- * release store; the consumer loads it with acquire.  The consumer reads
- * records, then publishes cons_idx with a release store; the producer loads
- * it with acquire.  Reserving, writing, peeking and reading have no fences
- * and no locked instructions.
+ * Ordering: a record's header publishes it.  The producer keeps a zero
+ * word at its position; commit writes the zero word after the batch and
+ * prod_idx (for attach and enumeration), then the batch's first header
+ * with a release store.  The consumer loads the header at its position
+ * with acquire: the line it polls is the record's own.  It publishes
+ * cons_idx with a release store after reading; the producer loads it with
+ * acquire.  Reserving, writing, peeking and reading have no fences and no
+ * locked instructions.
  *
  * Sleeping and waking: ring_wake.c (one file, readable alone).  Each
- * publish of an index pays one full fence (wake_publish) when this side
- * has a doorbell to ring: it is what makes "publish, then look whether
- * the peer sleeps" safe against a peer that announces sleep at the same
- * moment (Dekker's pattern; the proof is in docs/wire-format.md).
- * Batching (several reservations or peeks per commit or release) pays it
- * once per batch.
+ * publication pays one full fence (wake_publish) when this side has a
+ * doorbell to ring: it is what makes "publish, then look whether the peer
+ * sleeps" safe against a peer that announces sleep at the same moment
+ * (Dekker's pattern; the proof is in docs/wire-format.md).  Batching
+ * (several reservations or peeks per commit or release) pays it once per
+ * batch.
  */
 #include <errno.h>
 #include <sched.h>

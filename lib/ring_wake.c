@@ -8,7 +8,9 @@
  * docs/wire-format.md ("Sleeping and doorbells"); in short:
  *
  *   notifier (wake_publish)          waiter (chan_wait / chan_arm)
- *   store my index (release)         spin on the ring (no announcement)
+ *   publish (release): the producer  spin on the ring (no announcement)
+ *   a record header, the consumer
+ *   cons_idx
  *   F1: seq_cst fence                store sleep = odd (announce)
  *   load peer's sleep word           F2: seq_cst fence
  *   odd and not rung for yet: ring   re-check the ring: ready -> withdraw
@@ -18,7 +20,7 @@
  * F1 and F2 are the two halves of Dekker's pattern: in the single order of
  * seq_cst fences one comes first, and the load after the later fence sees
  * the store before the earlier one.  So either the waiter's re-check sees
- * the new index (it does not sleep) or the notifier sees the announcement
+ * the publication (it does not sleep) or the notifier sees the announcement
  * (it rings).  The doorbell is rung at most once per announcement
  * (c->kicked), only for a side that announced, and the waiter spins before
  * announcing, so a busy stream rings almost never and a doorbell is almost
