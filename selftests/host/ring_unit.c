@@ -982,6 +982,42 @@ TEST_F(rgn, blocking_doorbell)
 	close(b.mine);
 }
 
+/*
+ * stats.sleeps counts blocking episodes: a wait that a stale doorbell
+ * woke at once, and that then slept again until the real one, is one.
+ */
+TEST_F(rgn, sleeps_count_episodes)
+{
+	struct ivshm_chan *p, *c;
+	struct efd_sig a, b;
+	struct ivshm_signal sa, sb;
+	struct ivshm_chan_stats st;
+	struct blk arg;
+	uint64_t one = 1;
+	pthread_t t;
+	char buf[8];
+
+	efd_pair(&a, &b, &sa, &sb);
+	p = ivshm_chan_create(self->r, "se", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "se", IVSHM_CHAN_CONSUMER, &sb);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, ivshm_chan_set_spin(c, 0));
+	ASSERT_EQ(8, write(b.mine, &one, 8));		/* a stale doorbell */
+	arg = (struct blk){ p, 30, 1 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_sender, &arg));
+	ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), 5000));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ivshm_chan_stats(c, &st));
+	ASSERT_EQ(1, st.waits);
+	ASSERT_EQ(1, st.sleeps);
+	ASSERT_EQ(0, ivshm_chan_stats(p, &st));
+	ASSERT_EQ(1, st.notifies);
+	ivshm_chan_close(p);
+	ivshm_chan_close(c);
+	close(a.mine);
+	close(b.mine);
+}
+
 static void *late_reader(void *arg)
 {
 	struct blk *b = arg;
