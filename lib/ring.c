@@ -859,12 +859,20 @@ int check_peer(struct ivshm_chan *c)
 
 /* ---- producer -------------------------------------------------------- */
 
-#define CHECK_ROLE(c, r)						\
+/* The handle, its role and its sticky error: every call starts here. */
+#define CHECK_HANDLE(c, r)						\
 	do {								\
 		if (unlikely(!(c) || (c)->role != (r)))			\
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+	} while (0)
+
+/* ... and whether it still owns its side (commit and release check that
+ * themselves, right before they publish). */
+#define CHECK_ROLE(c, r)						\
+	do {								\
+		CHECK_HANDLE(c, r);					\
 		if (unlikely(chan_current(c)))				\
 			return fail(ECONNRESET);			\
 	} while (0)
@@ -884,29 +892,15 @@ static inline void put_hdr(struct ivshm_chan *c, uint64_t pos, uint64_t h)
 				      memory_order_relaxed);
 }
 
-static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
-			     int timeout_ms)
+/*
+ * Reserve @len bytes at head, the room being known (after a padding
+ * record if the message does not fit before the end of the ring).
+ */
+static inline void reserve_at_head(struct ivshm_chan *c, size_t len,
+				   uint64_t rec, void **data)
 {
-	uint64_t rec, off, to_end, need;
-	int r;
+	uint64_t off = c->head & c->mask, to_end = c->size - off;
 
-	if (unlikely(len - 1 >= c->max_msg))
-		return fail(len ? EMSGSIZE : EINVAL);
-	rec = rec_size(len);
-	off = c->head & c->mask;
-	to_end = c->size - off;
-	/* the record (after a padding record), and the zero word after it */
-	need = (rec <= to_end ? rec : to_end + rec) + IVSHM_REC_HDR;
-	r = prod_space(c, need);
-	if (unlikely(r <= 0)) {
-		if (r < 0)
-			return r;
-		if (c->head != c->pub)
-			timeout_ms = 0;
-		r = chan_wait(c, need, timeout_ms);
-		if (r < 0)
-			return r;
-	}
 	if (rec > to_end) {
 		/* padding record up to the end of the ring */
 		put_hdr(c, c->head, (to_end - IVSHM_REC_HDR) |
@@ -917,6 +911,49 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
 	put_hdr(c, c->head, len);
 	c->head += rec;
 	*data = c->data + off + IVSHM_REC_HDR;
+}
+
+/* The record (after a padding record), and the zero word after it. */
+static inline uint64_t reserve_need(const struct ivshm_chan *c, uint64_t rec)
+{
+	uint64_t to_end = c->size - (c->head & c->mask);
+
+	return (rec <= to_end ? rec : to_end + rec) + IVSHM_REC_HDR;
+}
+
+/* do_reserve without the room it knew of: look again, maybe wait. */
+static int __attribute__((noinline)) reserve_slow(struct ivshm_chan *c,
+		size_t len, void **data, int timeout_ms)
+{
+	uint64_t rec = rec_size(len), need = reserve_need(c, rec);
+	int r;
+
+	r = prod_space(c, need);
+	if (r < 0)
+		return r;
+	if (!r) {
+		if (c->head != c->pub)
+			timeout_ms = 0;
+		r = chan_wait(c, need, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	reserve_at_head(c, len, rec, data);
+	return 0;
+}
+
+/* The fast path calls nothing, so it saves no registers. */
+static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
+			     int timeout_ms)
+{
+	uint64_t rec;
+
+	if (unlikely(len - 1 >= c->max_msg))
+		return fail(len ? EMSGSIZE : EINVAL);
+	rec = rec_size(len);
+	if (unlikely(c->head + reserve_need(c, rec) - c->cons_cache > c->size))
+		return reserve_slow(c, len, data, timeout_ms);
+	reserve_at_head(c, len, rec, data);
 	return 0;
 }
 
@@ -925,19 +962,20 @@ static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
  * stops next), prod_idx (for attach and enumeration; before the header,
  * so that cons_idx never passes it), then the first record's header,
  * which makes them all visible.  A handle that was replaced (TAKEOVER,
- * RESET) publishes nothing: checked right before the stores, after the
- * records were written (see "Takeover and reset" in docs/wire-format.md).
+ * RESET) publishes nothing: checked first, after the records were written
+ * and right before the stores (see "Takeover and reset" in
+ * docs/wire-format.md).
  */
 static inline int do_commit(struct ivshm_chan *c)
 {
 	uint64_t pos = c->pub;
 
-	if (c->head == pos)
-		return 0;
 	if (unlikely(chan_current(c))) {
 		c->head = pos;
 		return fail(ECONNRESET);
 	}
+	if (c->head == pos)
+		return 0;
 	atomic_store_explicit(rec_word(c, c->head), IVSHM_REC_NONE,
 			      memory_order_relaxed);
 	atomic_store_explicit(c->my_idx, c->head, memory_order_relaxed);
@@ -957,7 +995,7 @@ IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
 
 IVSHM_EXPORT int ivshm_chan_commit(struct ivshm_chan *c)
 {
-	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	CHECK_HANDLE(c, IVSHM_CHAN_PRODUCER);
 	return do_commit(c);
 }
 
@@ -1015,24 +1053,20 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 
 /* ---- consumer -------------------------------------------------------- */
 
-static inline int do_peek(struct ivshm_chan *c, const void **data,
-			  size_t *len, int timeout_ms)
+/* The record at rd: 0 (*data, *len set), 1 (nothing yet), <0 broken. */
+static inline int peek_once(struct ivshm_chan *c, const void **data,
+			    size_t *len)
 {
 	uint64_t off, room, to_end, h, rec;
 	uint32_t hlen, flags;
-	int r;
 
 	for (;;) {
 		off = c->rd & c->mask;
 		/* one load: the publication and the record's geometry */
 		h = atomic_load_explicit(rec_word(c, c->rd),
 					 memory_order_acquire);
-		if (h == IVSHM_REC_NONE) {
-			r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
-			if (r < 0)
-				return r;
-			continue;
-		}
+		if (h == IVSHM_REC_NONE)
+			return 1;
 		/*
 		 * What a producer may have written from rd on: up to the
 		 * ring size past what we released, the last 8 bytes being
@@ -1043,6 +1077,7 @@ static inline int do_peek(struct ivshm_chan *c, const void **data,
 		hlen = (uint32_t)h;
 		flags = (uint32_t)(h >> 32);
 		if (unlikely(flags)) {
+			/* at most once: a padding record ends at offset 0 */
 			if (flags != IVSHM_REC_PAD || off == 0 ||
 			    (uint64_t)hlen + IVSHM_REC_HDR != to_end ||
 			    to_end > room)
@@ -1062,16 +1097,41 @@ static inline int do_peek(struct ivshm_chan *c, const void **data,
 	}
 }
 
+/* do_peek found nothing: wait (or EAGAIN) and look again. */
+static int __attribute__((noinline)) peek_slow(struct ivshm_chan *c,
+		const void **data, size_t *len, int timeout_ms)
+{
+	int r;
+
+	do {
+		r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
+		if (r < 0)
+			return r;
+		r = peek_once(c, data, len);
+	} while (r > 0);
+	return r;
+}
+
+static inline int do_peek(struct ivshm_chan *c, const void **data,
+			  size_t *len, int timeout_ms)
+{
+	int r = peek_once(c, data, len);
+
+	if (likely(r <= 0))
+		return r;
+	return peek_slow(c, data, len, timeout_ms);
+}
+
 /* Free what was peeked; a replaced handle frees nothing (as do_commit). */
 static inline int do_release(struct ivshm_chan *c)
 {
 	c->held = 0;
-	if (c->rd == c->rel)
-		return 0;
 	if (unlikely(chan_current(c))) {
 		c->rd = c->rel;
 		return fail(ECONNRESET);
 	}
+	if (c->rd == c->rel)
+		return 0;
 	c->rel = c->rd;
 	wake_publish(c, c->my_idx, c->rel, c->rel);
 	return 0;
@@ -1088,7 +1148,7 @@ IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
 
 IVSHM_EXPORT int ivshm_chan_release(struct ivshm_chan *c)
 {
-	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	CHECK_HANDLE(c, IVSHM_CHAN_CONSUMER);
 	return do_release(c);
 }
 
