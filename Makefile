@@ -1,6 +1,8 @@
 # ivshm: top-level build.  See README.md.
 #   make            deps (if missing), module for each kernel, library, tools, tests
+#                   (the first run builds the debug-lane kernel: ~10-20 min)
 #   make check      everything, then checkpatch, sparse, host and in-guest tests
+#                   on every kernel, with each lane's wall time
 #   make demo       the end-to-end demo (host + QEMU guests)
 #   make bench      ring benchmarks against ck_ring, rte_ring and kernel IPC
 # KDIR=<headers dir> builds the module for one other kernel only.
@@ -9,13 +11,28 @@ TOP	:= $(abspath .)
 B	:= $(TOP)/build
 PREFIX	?= /usr/local
 
-# Debian kernels we build and boot: the newest installed 6.1 and 6.12.
-newest_hdr = $(shell ls -dv /usr/src/linux-headers-$(1)*-amd64 2>/dev/null | tail -n1)
-KVERS	?= $(patsubst /usr/src/linux-headers-%,%,$(call newest_hdr,6.1.) $(call newest_hdr,6.12.))
+# The kernels we build for and boot: the newest installed Debian 6.1 and
+# 6.12, each standard and PREEMPT_RT (-rt-amd64), and the debug-kernel
+# lane: our 6.12 with lockdep, KASAN, kmemleak... (scripts/debug-kernel.sh
+# builds it once per machine, cached outside the clone; DEBUG_LANE=0
+# leaves it out).  $(call newest_hdr,SERIES,-v) is the standard flavour,
+# $(call newest_hdr,SERIES,) the RT one.
+newest_hdr = $(shell ls -dv /usr/src/linux-headers-$(1)*-amd64 2>/dev/null | grep $(2) -- '-rt-amd64$$' | tail -n1)
+DEBUG_LANE ?= 1
+ifeq ($(DEBUG_LANE),1)
+DEBUG_KVER := $(shell $(TOP)/scripts/debug-kernel.sh --kver 2>/dev/null)
+endif
+KVERS	?= $(patsubst /usr/src/linux-headers-%,%,$(call newest_hdr,6.1.,-v) \
+	$(call newest_hdr,6.12.,-v) $(call newest_hdr,6.1.,) \
+	$(call newest_hdr,6.12.,)) $(DEBUG_KVER)
 ifneq ($(KDIR),)
 KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 endif
-KDIR_OF	= $(if $(KDIR),$(KDIR),/usr/src/linux-headers-$(1))
+# Our kernels (the debug lane) live in $(B)/kernels/KVER, a link to the cache.
+KDIR_OF	= $(if $(KDIR),$(KDIR),$(if $(filter $(DEBUG_KVER),$(1)),$(B)/kernels/$(1)/build,/usr/src/linux-headers-$(1)))
+# Our own module build (and so make check) is strict: W=1 warnings, and
+# every warning an error.  kmod/Kbuild alone (DKMS, kmod/Makefile) is not.
+KMOD_STRICT := W=1 IVSHM_WERROR=1
 
 CC	?= gcc
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
@@ -37,8 +54,9 @@ DEPS_STAMP := $(B)/ksrc/.done
 
 # The public targets install missing packages first, then re-run make so
 # that what the packages brought (kernel headers) is seen.
+# The demo and the benchmarks need no debug-lane kernel.
 all check demo bench: deps
-	@$(MAKE) --no-print-directory _$@
+	@$(MAKE) --no-print-directory _$@ $(if $(filter demo bench,$@),DEBUG_LANE=0)
 
 # The benchmark's references (mk/bench.mk) are its own packages.
 bench: bench-deps
@@ -53,10 +71,19 @@ $(DEPS_STAMP):
 
 modules: $(MODULES)
 
+# The debug lane's kernel: built (or found in the cache) and linked into
+# $(B)/kernels, where the module build and the guest harness find it.
+ifneq ($(DEBUG_KVER),)
+$(B)/kmod/$(DEBUG_KVER)/ivshm.ko: $(B)/kernels/$(DEBUG_KVER)/.done
+$(B)/kernels/$(DEBUG_KVER)/.done: scripts/debug-kernel.sh $(wildcard scripts/debug-kernel/*.config)
+	@mkdir -p $(B)/kernels
+	@dir=$$($(TOP)/scripts/debug-kernel.sh) && ln -sfn "$$dir" $(B)/kernels/$(DEBUG_KVER)
+endif
+
 $(B)/kmod/%/ivshm.ko: $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/ivshm.h
 	@mkdir -p $(@D)
 	@for f in $(TOP)/kmod/*.c $(TOP)/kmod/*.h $(TOP)/kmod/Kbuild; do ln -sf $$f $(@D)/; done
-	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) W=1 modules
+	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) modules
 
 lib: $(LIB_SO) $(LIB_A) $(B)/lib/libivshm.pc
 
@@ -72,8 +99,9 @@ $(LIB_SO): $(LIB_OBJS) lib/libivshm.map
 $(LIB_A): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/lib/libivshm.pc: lib/libivshm.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
+$(B)/lib/libivshm.pc: lib/libivshm.pc.in include/ivshm.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@VERSION@|$(shell $(TOP)/scripts/version.sh)|' $< > $@
 
 tools: $(TOOLS)
 
@@ -105,6 +133,11 @@ $(B)/tests/host/ring_wakeup: selftests/host/ring_wakeup.c $(RING_SRCS) $(wildcar
 $(B)/tests/guest/%: selftests/guest/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selftests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< $(LIB_A) -ludev
+
+# The compat ioctl path: a static i386 program (gcc-multilib).
+$(B)/tests/guest/driver_compat32: selftests/guest/driver_compat32.c $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) -m32 -static $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $<
 
 -include $(wildcard mk/*.mk)
 

@@ -3,9 +3,23 @@
  * libivshm: shared memory, doorbells and message rings over QEMU's ivshmem
  * device, with one API on the host and in Linux guests.
  *
- * Conventions: opaque handles; calls returning int give 0 (or a count) on
- * success and a negative errno on failure, with errno set too;
- * constructors return NULL and set errno; destructors accept NULL.
+ * Conventions (libivshm(7) states them once, in full):
+ * - Calls returning int or ssize_t give 0 (or a count, or an fd) on
+ *   success and a negative errno on failure, and leave errno alone: it is
+ *   neither set nor clobbered, whatever the call does inside.
+ * - Constructors (ivshm_open, ivshm_region_format, ivshm_region_open,
+ *   ivshm_chan_create, ivshm_chan_attach) return a handle, or NULL with
+ *   errno set; errno changes only when they return NULL.
+ * - Destructors accept NULL and leave errno alone.
+ * - Every struct the library fills (or hands to a callback) starts with
+ *   uint32_t size, so it can grow.  Caller's memory: the caller sets size
+ *   to sizeof(its struct), at least the struct's IVSHM_*_SIZE_V1; the
+ *   library fills min(that, its own size) bytes and sets size to that
+ *   number.  An array is one size for all: the first element's size is
+ *   the stride, and every element filled gets the size filled.  Library's
+ *   memory: size is the bytes valid; test a field with IVSHM_HAS_FIELD().
+ * - Symbols are versioned (IVSHM_0.1, ...); IVSHM_VERSION_* give the
+ *   version compiled against, ivshm_version_check() the one running.
  */
 #ifndef IVSHM_H
 #define IVSHM_H
@@ -23,10 +37,51 @@ extern "C" {
 #define IVSHM_EXPORT
 #endif
 
-#define IVSHM_VERSION_STRING "0.1.0"
+/*
+ * The version of this header, the one source of the project's version
+ * (the Makefile, pkg-config file and packages read it from here).  The
+ * shared library's soname (libivshm.so.1) is the ABI: it changes only if
+ * a released symbol ever changes incompatibly, which the versioned
+ * symbol nodes are there to avoid.
+ */
+#define IVSHM_VERSION_MAJOR	0
+#define IVSHM_VERSION_MINOR	1
+#define IVSHM_VERSION_PATCH	0
 
-/* The library's version string, e.g. "0.1.0". */
+#define IVSHM_STR_(x)	#x
+#define IVSHM_STR(x)	IVSHM_STR_(x)
+#define IVSHM_VERSION_STRING	IVSHM_STR(IVSHM_VERSION_MAJOR) "." \
+				IVSHM_STR(IVSHM_VERSION_MINOR) "." \
+				IVSHM_STR(IVSHM_VERSION_PATCH)
+
+/* True (at compile time) if this header is at least @major.@minor. */
+#define IVSHM_CHECK_VERSION(major, minor)				\
+	(IVSHM_VERSION_MAJOR > (major) ||				\
+	 (IVSHM_VERSION_MAJOR == (major) && IVSHM_VERSION_MINOR >= (minor)))
+
+/* The running library's version string, e.g. "0.1.0". */
 IVSHM_EXPORT const char *ivshm_version(void);
+
+/* The running library's major and minor version numbers. */
+IVSHM_EXPORT int ivshm_version_major(void);
+IVSHM_EXPORT int ivshm_version_minor(void);
+
+/*
+ * ivshm_version_check - whether the running library provides what the
+ * caller was built for: the same major version and at least @minor.
+ * Pass IVSHM_VERSION_MAJOR and IVSHM_VERSION_MINOR to check that the
+ * library loaded at run time is not older than the header compiled with.
+ * @return 0, -EINVAL (negative number), or -ENOTSUP (the running library
+ * is older, or of another major version).
+ */
+IVSHM_EXPORT int ivshm_version_check(int major, int minor);
+
+/*
+ * Whether @p, a struct of the library's memory that starts with its
+ * size (such as the event handed to an ivshm_event_cb), has @field.
+ */
+#define IVSHM_HAS_FIELD(p, field)					\
+	((p)->size >= offsetof(__typeof__(*(p)), field) + sizeof((p)->field))
 
 /* ---- device layer ---------------------------------------------------- */
 
@@ -88,7 +143,10 @@ struct ivshm_dev;
  * NULL with errno: EINVAL (NULL, empty or unknown target, unknown flags,
  * empty shm: file), ENOENT/EACCES/... (from open/connect), ENODEV (not an
  * ivshm device), EPROTO (server broke the protocol: wrong version, id out
- * of range, missing or unexpected fd, bad memory size), ECONNRESET (server
+ * of range, missing or unexpected fd, bad memory size), EMFILE (unix: the
+ * server's peers need one fd per peer and vector, more than the hard
+ * RLIMIT_NOFILE allows; the soft limit is raised toward the hard one as
+ * needed, process-wide), ECONNRESET (server
  * closed the connection during the handshake), ETIMEDOUT (no complete
  * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
  */
@@ -112,6 +170,42 @@ IVSHM_EXPORT size_t ivshm_size(const struct ivshm_dev *dev);
  */
 IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev);
 
+/* Backends (struct ivshm_dev_info). */
+#define IVSHM_BACKEND_GUEST	1	/* /dev/ivshmN */
+#define IVSHM_BACKEND_UNIX	2	/* unix: */
+#define IVSHM_BACKEND_SHM	3	/* shm: */
+
+/* Flags of struct ivshm_dev_info. */
+#define IVSHM_INFO_DOORBELLS	0x1u	/* we can ring peers */
+#define IVSHM_INFO_SEALED	0x2u	/* host memory sealed against
+					 * shrinking (F_SEAL_SHRINK) */
+
+/*
+ * What the library knows about a handle.  The caller sets @size to
+ * sizeof(struct ivshm_dev_info) (at least IVSHM_INFO_SIZE_V1); the library
+ * fills min(size, its own) bytes and sets @size to that (see the top).
+ */
+struct ivshm_dev_info {
+	uint32_t size;		/* in: caller's size; out: bytes filled */
+	uint32_t flags;		/* IVSHM_INFO_* */
+	uint32_t backend;	/* IVSHM_BACKEND_* */
+	uint32_t seals;		/* host: F_GET_SEALS of the memory at open,
+				 * 0 if it has none (guest: 0) */
+	uint64_t mem_size;	/* bytes of shared memory */
+};
+#define IVSHM_INFO_SIZE_V1	24
+
+/*
+ * ivshm_dev_info - fill *@info (see struct ivshm_dev_info).  A host mapping
+ * without IVSHM_INFO_SEALED can be truncated by any process that can
+ * open the memory, and this process then dies of SIGBUS at its next
+ * access past the new end: ivshm-server's default memory is sealed; QEMU's
+ * own server and plain files are not.
+ * @return 0, or -EINVAL (@info NULL or @info->size too small).
+ */
+IVSHM_EXPORT int ivshm_dev_info(const struct ivshm_dev *dev,
+			    struct ivshm_dev_info *info);
+
 /* Our peer id (0..65535), or -EOPNOTSUPP without doorbells. */
 IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev);
 
@@ -133,8 +227,12 @@ IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
  * forget.  @return 0, or -EINVAL (peer above 65535, vector above 255 in a
  * guest), -EOPNOTSUPP (no doorbells), -ENXIO (unix: the peer or vector is
  * not connected, after catching up with pending server messages; a guest
- * cannot tell and returns 0), -ENODEV (guest device removed), or another
- * errno from the write.
+ * cannot tell and returns 0), -EPROTO (unix: the server sent this peer a
+ * non-eventfd; the peer is ignored), -EMFILE (unix: no fd slot was left
+ * for this peer's eventfds when it joined; ignored too), -ENODEV (guest
+ * device removed), or
+ * another errno from the write.  Never blocks: unix: peer fds are checked
+ * to be eventfds and made non-blocking on arrival.
  */
 IVSHM_EXPORT int ivshm_ring(struct ivshm_dev *dev, unsigned int peer,
 			    unsigned int vector);
@@ -151,16 +249,20 @@ IVSHM_EXPORT int ivshm_wait(struct ivshm_dev *dev, unsigned int vector,
 
 /* One fired vector reported by ivshm_wait_any(). */
 struct ivshm_fired {
+	uint32_t size;		/* in (first record): the caller's
+				 * sizeof(struct ivshm_fired); out: filled */
 	uint32_t vector;
-	uint32_t reserved;
 	uint64_t count;		/* doorbells coalesced since last consumed */
 };
+#define IVSHM_FIRED_SIZE_V1	16
 
 /*
  * ivshm_wait_any - wait up to @timeout_ms for any vector, then consume
  * every fired vector: up to @max records, lowest vector first (vectors
- * that did not fit stay pending).
- * @return the number of records (>= 1), or the errors of ivshm_wait().
+ * that did not fit stay pending).  Set @ev[0].size to sizeof(*ev) first:
+ * it is the stride of the array (see the top).
+ * @return the number of records (>= 1), or the errors of ivshm_wait(),
+ * -EINVAL (@ev NULL, @max 0, @ev[0].size below IVSHM_FIRED_SIZE_V1).
  */
 IVSHM_EXPORT int ivshm_wait_any(struct ivshm_dev *dev, struct ivshm_fired *ev,
 				unsigned int max, int timeout_ms);
@@ -190,12 +292,28 @@ enum ivshm_peer_event_type {
 	IVSHM_PEER_LEAVE = 2,		/* peer disconnected */
 	IVSHM_SERVER_GONE = 3,	/* server connection lost: known
 					 * peers keep working, no new ones */
+	IVSHM_EVENTS_DROPPED = 4,	/* the queue overflowed: older events
+					 * were lost; re-read ivshm_peers() */
 };
 
+/*
+ * Events queued while nobody processes them: beyond this, the oldest are
+ * dropped, and the next ivshm_process_events() starts with one
+ * IVSHM_EVENTS_DROPPED (peer -1).  The queue is also fed while channels
+ * sleep (they ask the server whether their peer still lives), so an
+ * application that never processes events uses a bounded amount of
+ * memory (IVSHM_EVENTS_MAX * sizeof(struct ivshm_peer_event)).
+ */
+#define IVSHM_EVENTS_MAX	1024
+
+/* The library's memory: @size is the bytes valid (IVSHM_HAS_FIELD). */
 struct ivshm_peer_event {
+	uint32_t size;
 	int type;			/* enum ivshm_peer_event_type */
-	int peer;			/* peer id; -1 for SERVER_GONE */
+	int peer;			/* peer id; -1 for SERVER_GONE and
+					 * EVENTS_DROPPED */
 };
+#define IVSHM_PEER_EVENT_SIZE_V1	12
 
 typedef void (*ivshm_event_cb)(struct ivshm_dev *dev,
 			       const struct ivshm_peer_event *ev, void *arg);
@@ -227,27 +345,32 @@ IVSHM_EXPORT int ivshm_process_events(struct ivshm_dev *dev, int timeout_ms);
 
 /* Description of a guest device found by ivshm_list(). */
 struct ivshm_devinfo {
+	uint32_t size;			/* bytes filled (see ivshm_list) */
 	const char *name;		/* "ivshm0" */
 	const char *node;		/* "/dev/ivshm0", or NULL if none yet */
 	const char *pci;		/* PCI address "0000:00:03.0", or NULL */
 	const char *mode;		/* "plain" or "doorbell" */
 	const char *irq_mode;		/* "none", "msix" or "intx" */
-	uint64_t size;			/* bytes of shared memory */
+	uint64_t mem_size;		/* bytes of shared memory */
 	int peer_id;			/* doorbell mode; -1 if unknown */
 	unsigned int vectors;
 	const char *const *links;	/* stable names (udev devlinks, e.g.
 					 * /dev/ivshm/by-path/...), NULL-ended */
 };
+#define IVSHM_DEVINFO_SIZE_V1	72
 
 /*
  * ivshm_list - the ivshm devices of this system (libudev, subsystem
  * "ivshm"), in order of their number.
  * @list: set to an array of the returned count entries plus one zeroed
  * entry (name NULL); owned by the caller, free it with ivshm_list_free().
+ * @entry_size: sizeof(struct ivshm_devinfo) as the caller knows it (at
+ * least IVSHM_DEVINFO_SIZE_V1): the array's stride; each entry's size
+ * says how many bytes of it the library filled (see the top).
  * @return the number of devices (0 on a host without any, not an error),
- * or -ENOMEM, or another errno from libudev.
+ * or -EINVAL, -ENOMEM, or another errno from libudev.
  */
-IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list);
+IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list, size_t entry_size);
 
 /* Free a list from ivshm_list() (NULL accepted). */
 IVSHM_EXPORT void ivshm_list_free(struct ivshm_devinfo *list);
@@ -260,18 +383,21 @@ IVSHM_EXPORT void ivshm_list_free(struct ivshm_devinfo *list);
  * fd is rx_vector's fd, peer_alive on unix: says 0 once the server
  * announced @peer gone, 1 while it is connected, -1 if unknown; NULL in a
  * guest).  Give every channel its own rx vector: a wait consumes the
- * vector's doorbell.
- * @return 0, or -EINVAL (vector out of range), -EOPNOTSUPP (no doorbells:
- * pass a NULL signal to the ring calls to poll instead), -ENXIO (guest
- * without MSI-X).
+ * vector's doorbell.  The caller sets @ctx->size and @sig->size to their
+ * sizeof first (see the top).
+ * @return 0, or -EINVAL (vector out of range, a size below its
+ * IVSHM_*_SIZE_V1), -EOPNOTSUPP (no doorbells: pass a NULL signal to the
+ * ring calls to poll instead), -ENXIO (guest without MSI-X).
  */
 struct ivshm_signal;
 struct ivshm_sigctx {
+	uint32_t size;			/* the caller's sizeof */
 	struct ivshm_dev *dev;
 	unsigned int peer;
 	unsigned int tx_vector;
 	unsigned int rx_vector;
 };
+#define IVSHM_SIGCTX_SIZE_V1	32
 
 IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
 				  unsigned int tx_vector,
@@ -333,8 +459,12 @@ struct ivshm_region;
 struct ivshm_chan;
 
 /*
- * How one side wakes its peer and waits for it.  The library copies the
- * struct; ctx must stay valid while the channel is open.
+ * How one side wakes its peer and waits for it.  Set @size to
+ * sizeof(struct ivshm_signal) (ivshm_dev_signal() does it when it fills
+ * one); a channel uses the fields that fit in min(size, its own), the
+ * others are NULL.  The library copies the struct; ctx must stay valid
+ * while the channel is open.  The library keeps errno across the calls
+ * it makes to these callbacks.
  * @notify:	ring the peer's doorbell; 0 or a negative errno (ignored).
  * @wait:	block until our doorbell rings or timeout_ms passes; return 0
  *		on a ring, -ETIMEDOUT, -EINTR (retried) or another negative
@@ -346,12 +476,14 @@ struct ivshm_chan;
  *		-1; returned by ivshm_chan_fd for epoll users.
  */
 struct ivshm_signal {
+	uint32_t size;
 	int (*notify)(void *ctx);
 	int (*wait)(void *ctx, int timeout_ms);
 	int (*peer_alive)(void *ctx);
 	int fd;
 	void *ctx;
 };
+#define IVSHM_SIGNAL_SIZE_V1	48
 
 /*
  * Format @size bytes at @base (64-byte aligned, at least
@@ -422,7 +554,7 @@ IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
  * @sig may be NULL (polling).  When both sides create the same name at
  * once, exactly one succeeds; the other gets EEXIST (attach then).
  * Return: a new handle (close with ivshm_chan_close), or NULL with errno
- * EINVAL, EEXIST, ENOSPC (no free slot or space), EPROTO (corrupt
+ * EINVAL (also @sig->size below IVSHM_SIGNAL_SIZE_V1), EEXIST, ENOSPC (no free slot or space), EPROTO (corrupt
  * region), EAGAIN (region not formatted, or a concurrent creation of the
  * name did not settle within a second), EPROTONOSUPPORT, ENOMEM.
  */
@@ -513,7 +645,11 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 
 /*
  * Called by ivshm_chan_recv_many for each message; the data is valid only
- * during the call.  Return 0 to go on, non-zero to stop after this one.
+ * during the call.  Like a pointer from ivshm_chan_peek, @data points into
+ * shared memory: a hostile peer may change the bytes while you read them.
+ * Read each byte you use once, validate what you read, and copy what you
+ * keep (decide on the copy, not on a second read).  Return 0 to go on,
+ * non-zero to stop after this one.
  */
 typedef int (*ivshm_chan_cb)(const void *data, size_t len, void *arg);
 
@@ -546,6 +682,8 @@ IVSHM_EXPORT size_t ivshm_chan_max_msg(const struct ivshm_chan *c);
 
 /* Counters kept in the handle (process-local). */
 struct ivshm_chan_stats {
+	uint32_t size;		/* in: the caller's sizeof; out: filled */
+	uint32_t reserved;
 	uint64_t notifies;	/* doorbells rung for the peer */
 	uint64_t waits;		/* calls that had to wait (spin or sleep) */
 	uint64_t sleeps;	/* waits that slept (on the doorbell, or in
@@ -555,8 +693,12 @@ struct ivshm_chan_stats {
 				 * the ring ready: a lost doorbell (never, if
 				 * the protocol is right) */
 };
+#define IVSHM_CHAN_STATS_SIZE_V1	40
 
-/* Copy the counters into *@st.  Return: 0 or -EINVAL. */
+/*
+ * Copy the counters into *@st; set @st->size to sizeof(*st) first (see the
+ * top).  Return: 0 or -EINVAL (NULL, size below IVSHM_CHAN_STATS_SIZE_V1).
+ */
 IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 				  struct ivshm_chan_stats *st);
 
@@ -573,18 +715,22 @@ IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 
 /* One channel of a region, as seen by ivshm_region_channels(). */
 struct ivshm_chan_info {
-	char name[IVSHM_CHAN_NAME_MAX];	/* NUL-terminated; "" if the entry's
-					 * name is not terminated */
+	uint32_t size;			/* in (first entry): the caller's
+					 * sizeof; out: bytes filled */
 	uint32_t slot;			/* index in the channel table */
 	uint32_t state;			/* IVSHM_CHAN_STATE_* */
 	uint32_t flags;			/* IVSHM_CHAN_INFO_* */
 	uint32_t generation;		/* bumped by every (re-)creation */
+	uint32_t reserved;
+	char name[IVSHM_CHAN_NAME_MAX];	/* NUL-terminated; "" if the entry's
+					 * name is not terminated */
 	uint64_t offset;		/* channel header, from the region base */
 	uint64_t ring_size;		/* ring bytes (0 unless READY) */
 	uint64_t max_msg;		/* largest message (0 unless READY) */
 	uint64_t queued;		/* ring bytes in use: committed records
 					 * with their headers and padding */
 };
+#define IVSHM_CHAN_INFO_SIZE_V1	88
 
 /*
  * ivshm_region_channels - list the channels of a region, read-only (the
@@ -593,8 +739,10 @@ struct ivshm_chan_info {
  * ivshm_chan_attach() (name, geometry, no overlap, header, indices), or is
  * reported as BAD instead.  Each entry is a consistent snapshot of itself,
  * not of the whole table.
- * @out: filled with up to @max entries (may be NULL if @max is 0).
- * @return the number of channels in use (may exceed @max), or -EINVAL,
+ * @out: filled with up to @max entries (may be NULL if @max is 0); set
+ * @out[0].size to sizeof(*out) first: it is the stride (see the top).
+ * @return the number of channels in use (may exceed @max), or -EINVAL
+ * (also @out[0].size below IVSHM_CHAN_INFO_SIZE_V1),
  * -EAGAIN (region not formatted), -EPROTO (bad region header),
  * -EPROTONOSUPPORT (other layout version).
  */

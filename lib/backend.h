@@ -17,6 +17,7 @@ struct ivshm_dev;
 
 struct ivshm_backend_ops {
 	const char *name;
+	unsigned int kind;		/* IVSHM_BACKEND_* */
 	/* Release everything the backend owns (not the handle). */
 	void (*close)(struct ivshm_dev *dev);
 	/* Optional; NULL means -EOPNOTSUPP. */
@@ -34,6 +35,7 @@ struct ivshm_dev {
 	void *priv;			/* backend state */
 	void *base;			/* whole mapping, MAP_SHARED */
 	size_t size;
+	uint32_t seals;			/* F_GET_SEALS of the memory at open */
 	int peer_id;			/* -1: none (no doorbells) */
 	bool doorbells;			/* can ring (and normally receive) */
 	unsigned int nvec;		/* vectors we receive on */

@@ -5,6 +5,7 @@
  * over all of them).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,13 @@
 
 #include "ivshm.h"
 #include "backend.h"
+#include "keep_errno.h"
+#include "sized.h"
 
-#define RET(e)	do { int e_ = (e); if (e_ < 0) errno = -e_; return e_; } while (0)
+_Static_assert(sizeof(struct ivshm_dev_info) == IVSHM_INFO_SIZE_V1, "V1");
+_Static_assert(sizeof(struct ivshm_fired) == IVSHM_FIRED_SIZE_V1, "V1");
+_Static_assert(sizeof(struct ivshm_sigctx) == IVSHM_SIGCTX_SIZE_V1, "V1");
+_Static_assert(sizeof(struct ivshm_signal) == IVSHM_SIGNAL_SIZE_V1, "V1");
 
 uint64_t ivshm_now_ms(void)
 {
@@ -61,6 +67,7 @@ IVSHM_EXPORT struct ivshm_dev *ivshm_open(const char *target,
 					  unsigned int flags)
 {
 	struct ivshm_dev *dev;
+	int saved_errno = errno;
 	int ret;
 
 	if (!target || !*target || (flags & ~IVSHM_OPEN_VECTORS_MASK)) {
@@ -94,6 +101,8 @@ IVSHM_EXPORT struct ivshm_dev *ivshm_open(const char *target,
 			return NULL;
 		}
 	}
+	/* a constructor changes errno only when it fails */
+	errno = saved_errno;
 	return dev;
 }
 
@@ -122,10 +131,30 @@ IVSHM_EXPORT void *ivshm_base(const struct ivshm_dev *dev)
 	return dev->base;
 }
 
+IVSHM_EXPORT int ivshm_dev_info(const struct ivshm_dev *dev, struct ivshm_dev_info *info)
+{
+	struct ivshm_dev_info full = {
+		.size = sizeof(full),
+		.backend = dev->ops->kind,
+		.seals = dev->seals,
+		.mem_size = dev->size,
+	};
+
+	if (!info || info->size < IVSHM_INFO_SIZE_V1)
+		return -EINVAL;
+	if (dev->doorbells)
+		full.flags |= IVSHM_INFO_DOORBELLS;
+	if (dev->seals & F_SEAL_SHRINK)
+		full.flags |= IVSHM_INFO_SEALED;
+	/* An older caller gets the fields it knows; it learns how many. */
+	sized_copy(info, info->size, &full, sizeof(full));
+	return 0;
+}
+
 IVSHM_EXPORT int ivshm_peer_id(const struct ivshm_dev *dev)
 {
 	if (dev->peer_id < 0)
-		RET(-EOPNOTSUPP);
+		return -EOPNOTSUPP;
 	return dev->peer_id;
 }
 
@@ -137,21 +166,25 @@ IVSHM_EXPORT int ivshm_vectors(const struct ivshm_dev *dev)
 IVSHM_EXPORT int ivshm_peers(struct ivshm_dev *dev, uint16_t *ids,
 			     unsigned int max)
 {
+	KEEP_ERRNO;
+
 	if (!dev->ops->peers)
-		RET(-EOPNOTSUPP);
-	RET(dev->ops->peers(dev, ids, max));
+		return -EOPNOTSUPP;
+	return dev->ops->peers(dev, ids, max);
 }
 
 IVSHM_EXPORT int ivshm_ring(struct ivshm_dev *dev, unsigned int peer,
 			    unsigned int vector)
 {
+	KEEP_ERRNO;
+
 	if (!dev->ops->ring || !dev->doorbells)
-		RET(-EOPNOTSUPP);
+		return -EOPNOTSUPP;
 	if (peer > 0xffff)
-		RET(-EINVAL);
+		return -EINVAL;
 	/* Our stores to the shared memory before the doorbell. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	RET(dev->ops->ring(dev, peer, vector));
+	return dev->ops->ring(dev, peer, vector);
 }
 
 /* Whether receiving works at all: 0 or -errno. */
@@ -199,17 +232,18 @@ IVSHM_EXPORT int ivshm_wait(struct ivshm_dev *dev, unsigned int vector,
 	uint64_t end = ivshm_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct pollfd p[2];
 	int ret;
+	KEEP_ERRNO;
 
 	ret = rx_check(dev);
 	if (ret < 0)
-		RET(ret);
+		return ret;
 	if (vector >= dev->nvec)
-		RET(-EINVAL);
+		return -EINVAL;
 	for (;;) {
 		int64_t c = efd_take(dev->vfd[vector]);
 
 		if (c)
-			RET(c < 0 ? (int)c : clamp_count(c));
+			return c < 0 ? (int)c : clamp_count(c);
 		p[0].fd = dev->vfd[vector];
 		p[0].events = POLLIN;
 		p[1].fd = dev->hup_fd;
@@ -218,11 +252,11 @@ IVSHM_EXPORT int ivshm_wait(struct ivshm_dev *dev, unsigned int vector,
 		ret = poll(p, dev->hup_fd >= 0 ? 2 : 1,
 			   left_ms(timeout_ms, end));
 		if (ret < 0)
-			RET(-errno);
+			return -errno;
 		if (p[1].revents & (POLLHUP | POLLERR))
-			RET(-ENODEV);
+			return -ENODEV;
 		if (ret == 0)
-			RET(-ETIMEDOUT);
+			return -ETIMEDOUT;
 	}
 }
 
@@ -231,13 +265,19 @@ IVSHM_EXPORT int ivshm_wait_any(struct ivshm_dev *dev, struct ivshm_fired *ev,
 {
 	uint64_t end = ivshm_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	unsigned int v, n;
+	uint32_t stride;
 	int ret;
+	KEEP_ERRNO;
 
 	ret = rx_check(dev);
 	if (ret < 0)
-		RET(ret);
+		return ret;
 	if (!ev || !max)
-		RET(-EINVAL);
+		return -EINVAL;
+	/* the caller's record size, read before any record is written */
+	stride = ev->size;
+	if (stride < IVSHM_FIRED_SIZE_V1)
+		return -EINVAL;
 	for (;;) {
 		struct epoll_event e[8];
 		int i;
@@ -245,27 +285,31 @@ IVSHM_EXPORT int ivshm_wait_any(struct ivshm_dev *dev, struct ivshm_fired *ev,
 		n = 0;
 		for (v = 0; v < dev->nvec && n < max; v++) {
 			int64_t c = efd_take(dev->vfd[v]);
+			struct ivshm_fired f = {
+				.size = sizeof(f),
+				.vector = v,
+				.count = (uint64_t)c,
+			};
 
 			if (c < 0 && !n)
-				RET((int)c);
+				return (int)c;
 			if (c <= 0)
 				continue;
-			ev[n].vector = v;
-			ev[n].reserved = 0;
-			ev[n].count = (uint64_t)c;
+			sized_copy((char *)ev + (size_t)n * stride, stride,
+				   &f, sizeof(f));
 			n++;
 		}
 		if (n)
 			return (int)n;
 		ret = epoll_wait(dev->all_fd, e, 8, left_ms(timeout_ms, end));
 		if (ret < 0)
-			RET(-errno);
+			return -errno;
 		if (ret == 0)
-			RET(-ETIMEDOUT);
+			return -ETIMEDOUT;
 		for (i = 0; i < ret; i++)
 			if (e[i].data.u32 == UINT32_MAX &&
 			    (e[i].events & (EPOLLHUP | EPOLLERR)))
-				RET(-ENODEV);
+				return -ENODEV;
 	}
 }
 
@@ -274,9 +318,9 @@ IVSHM_EXPORT int ivshm_vector_fd(struct ivshm_dev *dev, unsigned int vector)
 	int ret = rx_check(dev);
 
 	if (ret < 0)
-		RET(ret);
+		return ret;
 	if (vector >= dev->nvec)
-		RET(-EINVAL);
+		return -EINVAL;
 	return dev->vfd[vector];
 }
 
@@ -285,7 +329,7 @@ IVSHM_EXPORT int ivshm_all_fd(struct ivshm_dev *dev)
 	int ret = rx_check(dev);
 
 	if (ret < 0)
-		RET(ret);
+		return ret;
 	return dev->all_fd;
 }
 
@@ -293,7 +337,7 @@ IVSHM_EXPORT int ivshm_set_event_cb(struct ivshm_dev *dev, ivshm_event_cb cb,
 				    void *arg)
 {
 	if (!dev->ops->process_events)
-		RET(-EOPNOTSUPP);
+		return -EOPNOTSUPP;
 	dev->cb = cb;
 	dev->cb_arg = arg;
 	return 0;
@@ -301,16 +345,20 @@ IVSHM_EXPORT int ivshm_set_event_cb(struct ivshm_dev *dev, ivshm_event_cb cb,
 
 IVSHM_EXPORT int ivshm_event_fd(struct ivshm_dev *dev)
 {
+	KEEP_ERRNO;
+
 	if (!dev->ops->event_fd)
-		RET(-EOPNOTSUPP);
-	RET(dev->ops->event_fd(dev));
+		return -EOPNOTSUPP;
+	return dev->ops->event_fd(dev);
 }
 
 IVSHM_EXPORT int ivshm_process_events(struct ivshm_dev *dev, int timeout_ms)
 {
+	KEEP_ERRNO;
+
 	if (!dev->ops->process_events)
-		RET(-EOPNOTSUPP);
-	RET(dev->ops->process_events(dev, timeout_ms));
+		return -EOPNOTSUPP;
+	return dev->ops->process_events(dev, timeout_ms);
 }
 
 static int sig_notify(void *arg)
@@ -331,6 +379,7 @@ static int sig_wait(void *arg, int timeout_ms)
 static int sig_peer_alive(void *arg)
 {
 	struct ivshm_sigctx *c = arg;
+	KEEP_ERRNO;
 
 	return c->dev->ops->peer_alive(c->dev, c->peer);
 }
@@ -341,22 +390,27 @@ IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
 				  struct ivshm_sigctx *ctx,
 				  struct ivshm_signal *sig)
 {
+	struct ivshm_signal full = {
+		.size = sizeof(full),
+		.notify = sig_notify,
+		.wait = sig_wait,
+		.peer_alive = dev->ops->peer_alive ? sig_peer_alive : NULL,
+		.ctx = ctx,
+	};
 	int ret = rx_check(dev);
 
 	if (ret < 0)
-		RET(ret);
-	if (!ctx || !sig || peer > 0xffff || rx_vector >= dev->nvec ||
-	    tx_vector > 0xffff)
-		RET(-EINVAL);
+		return ret;
+	/* every field of both is needed: V1 is the least either may be */
+	if (!ctx || !sig || ctx->size < IVSHM_SIGCTX_SIZE_V1 ||
+	    sig->size < IVSHM_SIGNAL_SIZE_V1 || peer > 0xffff ||
+	    rx_vector >= dev->nvec || tx_vector > 0xffff)
+		return -EINVAL;
 	ctx->dev = dev;
 	ctx->peer = peer;
 	ctx->tx_vector = tx_vector;
 	ctx->rx_vector = rx_vector;
-	memset(sig, 0, sizeof(*sig));
-	sig->notify = sig_notify;
-	sig->wait = sig_wait;
-	sig->peer_alive = dev->ops->peer_alive ? sig_peer_alive : NULL;
-	sig->fd = dev->vfd[rx_vector];
-	sig->ctx = ctx;
+	full.fd = dev->vfd[rx_vector];
+	sized_copy(sig, sig->size, &full, sizeof(full));
 	return 0;
 }

@@ -4,13 +4,29 @@
  * their attributes, parent PCI address and stable names (devlinks).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libudev.h>
 
 #include "ivshm.h"
+#include "keep_errno.h"
+#include "sized.h"
 #include "backend.h"
+
+_Static_assert(sizeof(struct ivshm_devinfo) == IVSHM_DEVINFO_SIZE_V1, "V1");
+
+/*
+ * What ivshm_list() hands out: the caller's array, laid out with the
+ * caller's entry size, behind a header that keeps the library's own
+ * entries (they own the strings, some of which an older caller's shorter
+ * entries may not even point to).
+ */
+struct list_block {
+	struct ivshm_devinfo *full;	/* n + 1 entries, the last zeroed */
+	max_align_t entries[];		/* the caller's array */
+};
 
 static char *dup_or_null(const char *s)
 {
@@ -34,15 +50,44 @@ static void info_free(struct ivshm_devinfo *d)
 	memset(d, 0, sizeof(*d));
 }
 
-IVSHM_EXPORT void ivshm_list_free(struct ivshm_devinfo *list)
+static void full_free(struct ivshm_devinfo *full)
 {
 	struct ivshm_devinfo *d;
 
+	if (!full)
+		return;
+	for (d = full; d->name; d++)
+		info_free(d);
+	free(full);
+}
+
+IVSHM_EXPORT void ivshm_list_free(struct ivshm_devinfo *list)
+{
+	struct list_block *b;
+
 	if (!list)
 		return;
-	for (d = list; d->name; d++)
-		info_free(d);
-	free(list);
+	b = (struct list_block *)((char *)list -
+				  offsetof(struct list_block, entries));
+	full_free(b->full);
+	free(b);
+}
+
+/* The caller's copy of the @n entries of @full, @stride bytes each. */
+static struct ivshm_devinfo *list_export(struct ivshm_devinfo *full,
+					 size_t n, size_t stride)
+{
+	struct list_block *b;
+	size_t i;
+
+	b = calloc(1, sizeof(*b) + (n + 1) * stride);
+	if (!b)
+		return NULL;
+	b->full = full;
+	for (i = 0; i < n; i++)
+		sized_copy((char *)b->entries + i * stride, (uint32_t)stride,
+			   &full[i], sizeof(full[i]));
+	return (struct ivshm_devinfo *)b->entries;
 }
 
 static int fill(struct ivshm_devinfo *d, struct udev_device *u)
@@ -63,7 +108,7 @@ static int fill(struct ivshm_devinfo *d, struct udev_device *u)
 	v = udev_device_get_sysattr_value(u, "irq_mode");
 	d->irq_mode = dup_or_null(v ? v : "unknown");
 	v = udev_device_get_sysattr_value(u, "size");
-	d->size = v ? strtoull(v, NULL, 10) : 0;
+	d->mem_size = v ? strtoull(v, NULL, 10) : 0;
 	v = udev_device_get_sysattr_value(u, "peer_id");
 	d->peer_id = v ? atoi(v) : -1;
 	v = udev_device_get_sysattr_value(u, "vectors");
@@ -103,7 +148,7 @@ static int cmp_info(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list)
+IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list, size_t entry_size)
 {
 	struct udev_enumerate *en = NULL;
 	struct ivshm_devinfo *out = NULL, *nout;
@@ -111,12 +156,13 @@ IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list)
 	struct udev *udev;
 	size_t n = 0;
 	int ret;
+	KEEP_ERRNO;
 
-	if (!list) {
-		errno = EINVAL;
+	if (!list || entry_size < IVSHM_DEVINFO_SIZE_V1 ||
+	    entry_size > UINT32_MAX || entry_size % sizeof(void *))
 		return -EINVAL;
-	}
 	*list = NULL;
+	errno = 0;
 	udev = udev_new();
 	if (!udev) {
 		ret = errno ? -errno : -ENOMEM;
@@ -152,6 +198,7 @@ IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list)
 		}
 		out = nout;
 		memset(&out[n], 0, 2 * sizeof(*out));
+		out[n].size = sizeof(*out);
 		ret = fill(&out[n], u);
 		udev_device_unref(u);
 		if (ret < 0) {
@@ -161,14 +208,16 @@ IVSHM_EXPORT int ivshm_list(struct ivshm_devinfo **list)
 		n++;
 	}
 	qsort(out, n, sizeof(*out), cmp_info);
-	*list = out;
+	*list = list_export(out, n, entry_size);
+	if (!*list) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	out = NULL;
 	ret = (int)n;
 out:
-	ivshm_list_free(out);
+	full_free(out);
 	udev_enumerate_unref(en);
 	udev_unref(udev);
-	if (ret < 0)
-		errno = -ret;
 	return ret;
 }

@@ -61,6 +61,7 @@ static int guest_ring(struct ivshm_dev *dev, unsigned int peer,
 
 static const struct ivshm_backend_ops guest_ops = {
 	.name = "guest",
+	.kind = IVSHM_BACKEND_GUEST,
 	.close = guest_close,
 	.ring = guest_ring,
 };

@@ -16,12 +16,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,13 +33,30 @@
 #include "ivshm.h"
 #include "backend.h"
 
+_Static_assert(sizeof(struct ivshm_peer_event) == IVSHM_PEER_EVENT_SIZE_V1, "V1");
+
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
+/* Raise RLIMIT_NOFILE when a received fd comes this close to it. */
+#define FD_SPARE	64
 
+/*
+ * A peer we can ring.  Its eventfds are closed by the last reference:
+ * the table holds one, and ivshm_ring() takes one (under the lock) for
+ * the duration of its write (outside the lock), so that a departure
+ * processed by another thread meanwhile cannot close the fd, or let its
+ * number be reused by an unrelated open, under the write.
+ */
 struct hpeer {
 	int id;
-	unsigned int n;			/* eventfds held, vectors 0..n-1 */
-	int fd[];
+	unsigned int n;			/* vectors announced, 0..n-1 */
+	int err;			/* 0, or why it is ignored (never
+					 * rung, listed or announced):
+					 * -EPROTO (the server sent a
+					 * non-eventfd), -EMFILE (we had no
+					 * fd slot left for one) */
+	_Atomic unsigned int refs;
+	int fd[];			/* or the -errno why there is none */
 };
 
 struct host {
@@ -56,9 +76,17 @@ struct host {
 	unsigned int got;
 	int pend_fd;
 	bool bad;
-	/* queued peer events, the fd that says so, the event epoll fd */
+	bool fd_lost;			/* an fd found no free slot */
+	rlim_t nofile;			/* soft RLIMIT_NOFILE last seen */
+	/*
+	 * Queued peer events (a ring of IVSHM_EVENTS_MAX, allocated on first
+	 * use, oldest dropped: server messages are pumped whenever a channel
+	 * sleeps, whether the application reads events or not), the fd that
+	 * says so, the event epoll fd.
+	 */
 	struct ivshm_peer_event *q;
-	unsigned int qn, qcap;
+	unsigned int qhead, qn;
+	bool qdropped;
 	int qfd;
 	int ep;
 	bool gone, gone_reported;
@@ -74,12 +102,53 @@ static void rx_reset(struct host *h)
 	h->pend_fd = -1;
 	h->got = 0;
 	h->bad = false;
+	h->fd_lost = false;
+}
+
+/*
+ * Every peer costs us one fd per vector, so a server with many peers can
+ * need more fds than the usual soft RLIMIT_NOFILE of 1024.  When a
+ * received fd comes within FD_SPARE of the soft limit, raise it toward
+ * the hard limit (doubling), as systemd advises programs that need many
+ * fds; a raise must come before the fd that would not fit, as the kernel
+ * drops an fd it cannot install.  Process-wide, but only when needed.
+ */
+static void make_room(struct host *h, int fd)
+{
+	struct rlimit rl;
+
+	if ((rlim_t)fd + FD_SPARE < h->nofile)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	h->nofile = rl.rlim_cur;
+	if ((rlim_t)fd + FD_SPARE < rl.rlim_cur || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_cur > rl.rlim_max / 2 ? rl.rlim_max :
+		      2 * rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		h->nofile = rl.rlim_cur;
+}
+
+/* A truncated control message: lost for lack of fd slots, or bad. */
+static void ctrunc(struct host *h)
+{
+	int probe = fcntl(h->sock, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0 && errno == EMFILE) {
+		h->fd_lost = true;
+		return;
+	}
+	if (probe >= 0)
+		close(probe);
+	h->bad = true;
 }
 
 /*
  * One message without blocking: 1 (in *val, *fd: -1 if none, the caller
  * owns it), 0 (nothing complete yet), -ECONNRESET (EOF between messages),
- * -EPROTO (EOF inside a message, several fds on one message), -errno.
+ * -EPROTO (EOF inside a message, several fds on one message), -EMFILE
+ * (in *val a message whose fd we had no slot for), -errno.
  */
 static int msg_recv(struct host *h, int64_t *val, int *fd)
 {
@@ -116,6 +185,7 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 			for (i = 0; i < nfd; i++) {
 				memcpy(&f, CMSG_DATA(c) + i * sizeof(int),
 				       sizeof(int));
+				make_room(h, f);
 				if (h->pend_fd < 0 && !h->bad) {
 					h->pend_fd = f;
 				} else {
@@ -125,7 +195,7 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 			}
 		}
 		if (mh.msg_flags & MSG_CTRUNC)
-			h->bad = true;
+			ctrunc(h);
 		if (n == 0) {
 			n = h->got ? -EPROTO : -ECONNRESET;
 			rx_reset(h);
@@ -144,6 +214,13 @@ static int msg_recv(struct host *h, int64_t *val, int *fd)
 	*fd = h->pend_fd;
 	h->pend_fd = -1;
 	h->got = 0;
+	if (h->fd_lost) {
+		h->fd_lost = false;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -EMFILE;
+	}
 	return 1;
 }
 
@@ -186,34 +263,118 @@ static struct hpeer *peer_find(struct host *h, int id, unsigned int *idx)
 	return NULL;
 }
 
-static void peer_free(struct hpeer *p)
+static void peer_put(struct hpeer *p)
 {
 	unsigned int i;
 
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
 	for (i = 0; i < p->n; i++)
-		close(p->fd[i]);
+		if (p->fd[i] >= 0)
+			close(p->fd[i]);
 	free(p);
 }
 
-static int queue_event(struct host *h, int type, int peer)
+/*
+ * Whether @fd, received from the server, is an eventfd.  Anything else
+ * (a pipe, a socket, a file) could block our writes or raise SIGPIPE.
+ * /proc names the kind of an anonymous inode exactly; without /proc,
+ * accept any anonymous inode (no file type bits): none of those blocks a
+ * non-blocking write.
+ */
+static bool is_eventfd(int fd)
 {
-	if (h->qn == h->qcap) {
-		unsigned int ncap = h->qcap ? 2 * h->qcap : 16;
-		struct ivshm_peer_event *nq;
+	char path[40], link[32];
+	struct stat st;
+	ssize_t n;
 
-		nq = realloc(h->q, ncap * sizeof(*nq));
-		if (!nq)
-			return -ENOMEM;
-		h->q = nq;
-		h->qcap = ncap;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n >= 0)
+		return n == 20 && !memcmp(link, "anon_inode:[eventfd]", 20);
+	return errno == ENOENT && fstat(fd, &st) == 0 &&
+	       (st.st_mode & S_IFMT) == 0;
+}
+
+/*
+ * Make an fd from the server safe to use: an eventfd, non-blocking (a
+ * write to a saturated counter then fails with EAGAIN instead of blocking
+ * until the peer reads; the flag is on the open file, shared with every
+ * holder, and the server creates them non-blocking anyway).  Takes @fd:
+ * @fd, or -EPROTO with @fd closed.
+ */
+static int efd_adopt(int fd)
+{
+	int fl;
+
+	if (!is_eventfd(fd))
+		goto refuse;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		goto refuse;
+	return fd;
+refuse:
+	close(fd);
+	return -EPROTO;
+}
+
+/* Queue an event; when full (or out of memory), drop the oldest. */
+static void queue_event(struct host *h, int type, int peer)
+{
+	struct ivshm_peer_event *e;
+
+	if (!h->q) {
+		h->q = malloc(IVSHM_EVENTS_MAX * sizeof(*h->q));
+		if (!h->q) {
+			h->qdropped = true;
+			return;
+		}
 	}
-	h->q[h->qn].type = type;
-	h->q[h->qn].peer = peer;
+	if (h->qn == IVSHM_EVENTS_MAX) {
+		h->qhead = (h->qhead + 1) % IVSHM_EVENTS_MAX;
+		h->qn--;
+		h->qdropped = true;
+	}
+	e = &h->q[(h->qhead + h->qn) % IVSHM_EVENTS_MAX];
+	e->size = sizeof(*e);
+	e->type = type;
+	e->peer = peer;
 	h->qn++;
+}
+
+/*
+ * Move the queue out (lock held): a new array of *@n events, the
+ * overflow event first if any were dropped, or NULL with *@n 0 if there
+ * is none (or -ENOMEM: the queue stays).
+ */
+static int queue_take(struct host *h, struct ivshm_peer_event **out,
+		      unsigned int *n)
+{
+	unsigned int i, k = 0;
+
+	*out = NULL;
+	*n = h->qn + h->qdropped;
+	if (!*n)
+		return 0;
+	*out = malloc(*n * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	if (h->qdropped) {
+		(*out)[k].size = sizeof(**out);
+		(*out)[k].type = IVSHM_EVENTS_DROPPED;
+		(*out)[k++].peer = -1;
+	}
+	for (i = 0; i < h->qn; i++)
+		(*out)[k++] = h->q[(h->qhead + i) % IVSHM_EVENTS_MAX];
+	h->qhead = h->qn = 0;
+	h->qdropped = false;
 	return 0;
 }
 
-/* Add an eventfd of peer @id (takes @fd in every case); 0 or -errno. */
+/*
+ * Add the next eventfd of peer @id: @fd (taken in every case), or the
+ * -errno why it did not arrive (-EMFILE).  0 or -ENOMEM.
+ */
 static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 {
 	struct hpeer *p = peer_find(h, id, NULL);
@@ -234,19 +395,27 @@ static int peer_add_fd(struct ivshm_dev *dev, struct host *h, int id, int fd)
 			goto nomem;
 		p->id = id;
 		p->n = 0;
+		p->err = 0;
+		atomic_init(&p->refs, 1);
 		h->peers[h->npeers++] = p;
 	}
 	if (p->n >= h->cap) {		/* more vectors than we use */
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return 0;
 	}
+	if (fd >= 0)
+		fd = efd_adopt(fd);
+	if (fd < 0 && !p->err)
+		p->err = fd;
 	p->fd[p->n++] = fd;
 	h->left[id / 8] &= (uint8_t)~(1u << (id % 8));
-	if (!h->setup && p->n == dev->nvec)
-		return queue_event(h, IVSHM_PEER_JOIN, id);
+	if (!h->setup && p->n == dev->nvec && !p->err)
+		queue_event(h, IVSHM_PEER_JOIN, id);
 	return 0;
 nomem:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return -ENOMEM;
 }
 
@@ -269,10 +438,14 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	if (val == h->id) {
 		if (fd < 0)
 			return h->setup ? -EPROTO : 0;
-		if (h->nown < h->cap)
-			h->own[h->nown++] = fd;
-		else
+		if (h->nown >= h->cap) {
 			close(fd);
+			return 0;
+		}
+		fd = efd_adopt(fd);
+		if (fd < 0)
+			return h->setup ? fd : 0;
+		h->own[h->nown++] = fd;
 		return 0;
 	}
 	if (fd >= 0)
@@ -281,13 +454,23 @@ static int handle_msg(struct ivshm_dev *dev, struct host *h, int64_t val,
 	p = peer_find(h, (int)val, &idx);
 	if (!p)
 		return 0;
-	complete = p->n >= dev->nvec;
+	complete = p->n >= dev->nvec && !p->err;
 	h->left[val / 8] |= (uint8_t)(1u << (val % 8));
 	h->peers[idx] = h->peers[--h->npeers];
-	peer_free(p);
+	peer_put(p);
 	if (!h->setup && complete)
-		return queue_event(h, IVSHM_PEER_LEAVE, (int)val);
+		queue_event(h, IVSHM_PEER_LEAVE, (int)val);
 	return 0;
+}
+
+/*
+ * After the handshake, the fd of a joining peer found no free slot even
+ * after make_room(): that peer is ignored (its other messages are fine).
+ */
+static void fd_lost(struct ivshm_dev *dev, struct host *h, int64_t val)
+{
+	if (val >= 0 && val <= MAX_ID && val != h->id)
+		peer_add_fd(dev, h, (int)val, -EMFILE);
 }
 
 static void server_gone(struct host *h)
@@ -311,13 +494,17 @@ static void pump(struct ivshm_dev *dev, struct host *h)
 		ret = msg_recv(h, &val, &fd);
 		if (ret == 0)
 			break;
+		if (ret == -EMFILE) {
+			fd_lost(dev, h, val);
+			continue;
+		}
 		if (ret < 0) {
 			server_gone(h);
 			break;
 		}
 		handle_msg(dev, h, val, fd);
 	}
-	if (h->qn) {
+	if (h->qn || h->qdropped) {
 		uint64_t one = 1;
 
 		if (write(h->qfd, &one, sizeof(one)) < 0) {
@@ -339,7 +526,7 @@ static void unix_close(struct ivshm_dev *dev)
 	if (h->sock >= 0)
 		close(h->sock);
 	for (i = 0; i < h->npeers; i++)
-		peer_free(h->peers[i]);
+		peer_put(h->peers[i]);
 	free(h->peers);
 	for (i = 0; i < h->nown; i++)
 		close(h->own[i]);
@@ -364,33 +551,55 @@ static int efd_signal(int fd)
 	return errno == EAGAIN ? 0 : -errno;
 }
 
-/* The eventfd ringing (peer, vector), or -1 (lock held). */
+/*
+ * The eventfd ringing (peer, vector) (lock held): the fd, -ENXIO (not
+ * connected) or the peer's error (-EPROTO, -EMFILE: it is ignored).
+ * *@ref is the peer to put after
+ * using the fd, or NULL for our own fds (they live as long as the handle).
+ */
 static int ring_fd(struct ivshm_dev *dev, struct host *h, unsigned int peer,
-		   unsigned int vector)
+		   unsigned int vector, struct hpeer **ref)
 {
 	struct hpeer *p;
 
+	*ref = NULL;
 	if ((int)peer == h->id)
-		return vector < dev->nvec ? h->own[vector] : -1;
+		return vector < dev->nvec ? h->own[vector] : -ENXIO;
 	p = peer_find(h, (int)peer, NULL);
-	return p && vector < p->n ? p->fd[vector] : -1;
+	if (!p || vector >= p->n)
+		return -ENXIO;
+	if (p->err)
+		return p->err;
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	*ref = p;
+	return p->fd[vector];
 }
 
+/*
+ * The fd is looked up under the lock and written outside it: a write
+ * never waits (eventfds only, non-blocking), but another thread ringing
+ * or processing events should not queue behind our system call either.
+ */
 static int unix_ring(struct ivshm_dev *dev, unsigned int peer,
 		     unsigned int vector)
 {
 	struct host *h = dev->priv;
-	int fd, ret;
+	struct hpeer *ref;
+	int fd;
 
 	pthread_mutex_lock(&h->lock);
-	fd = ring_fd(dev, h, peer, vector);
-	if (fd < 0 && !h->gone) {
+	fd = ring_fd(dev, h, peer, vector, &ref);
+	if (fd == -ENXIO && !h->gone) {
 		pump(dev, h);		/* catch up; events stay queued */
-		fd = ring_fd(dev, h, peer, vector);
+		fd = ring_fd(dev, h, peer, vector, &ref);
 	}
-	ret = fd < 0 ? -ENXIO : efd_signal(fd);
 	pthread_mutex_unlock(&h->lock);
-	return ret;
+	if (fd < 0)
+		return fd;
+	fd = efd_signal(fd);
+	if (ref)
+		peer_put(ref);
+	return fd;
 }
 
 static int cmp_u16(const void *a, const void *b)
@@ -411,7 +620,7 @@ static int unix_peers(struct ivshm_dev *dev, uint16_t *ids, unsigned int max)
 		return -ENOMEM;
 	}
 	for (i = 0; i < h->npeers; i++)
-		if (h->peers[i]->n >= dev->nvec)
+		if (h->peers[i]->n >= dev->nvec && !h->peers[i]->err)
 			all[n++] = (uint16_t)h->peers[i]->id;
 	pthread_mutex_unlock(&h->lock);
 	qsort(all, n, sizeof(*all), cmp_u16);
@@ -434,15 +643,15 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 	struct ivshm_peer_event *q;
 	unsigned int i, n;
 	uint64_t v;
+	int ret;
 
 	pthread_mutex_lock(&h->lock);
-	if (!h->qn && h->gone_reported) {
+	if (!h->qn && !h->qdropped && h->gone_reported) {
 		pthread_mutex_unlock(&h->lock);
 		return -ECONNRESET;
 	}
-	if (!h->qn && timeout_ms) {
+	if (!h->qn && !h->qdropped && timeout_ms) {
 		struct epoll_event e;
-		int ret;
 
 		pthread_mutex_unlock(&h->lock);
 		ret = epoll_wait(h->ep, &e, 1, timeout_ms);
@@ -451,10 +660,11 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 		pthread_mutex_lock(&h->lock);
 	}
 	pump(dev, h);
-	q = h->q;
-	n = h->qn;
-	h->q = NULL;
-	h->qn = h->qcap = 0;
+	ret = queue_take(h, &q, &n);
+	if (ret < 0) {
+		pthread_mutex_unlock(&h->lock);
+		return ret;
+	}
 	if (read(h->qfd, &v, sizeof(v)) < 0) {
 		/* EAGAIN: nothing was signalled */
 	}
@@ -472,13 +682,15 @@ static int unix_process_events(struct ivshm_dev *dev, int timeout_ms)
 static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
 {
 	struct host *h = dev->priv;
+	struct hpeer *p;
 	int ret;
 
 	if (peer > MAX_ID)
 		return -1;
 	pthread_mutex_lock(&h->lock);
 	pump(dev, h);
-	if ((int)peer == h->id || ring_fd(dev, h, peer, 0) >= 0)
+	p = peer_find(h, (int)peer, NULL);
+	if ((int)peer == h->id || (p && p->n && !p->err))
 		ret = 1;
 	else if (h->left[peer / 8] & (1u << (peer % 8)))
 		ret = 0;
@@ -490,6 +702,7 @@ static int unix_peer_alive(struct ivshm_dev *dev, unsigned int peer)
 
 static const struct ivshm_backend_ops unix_ops = {
 	.name = "unix",
+	.kind = IVSHM_BACKEND_UNIX,
 	.close = unix_close,
 	.ring = unix_ring,
 	.peers = unix_peers,
@@ -544,6 +757,21 @@ static int connect_unix(const char *path)
 	return fd;
 }
 
+/*
+ * The seals of the memory we map.  Only F_SEAL_SHRINK matters to us:
+ * without it, anyone who can open the memory can truncate it, and our
+ * next access past the new end raises SIGBUS, which a library cannot
+ * catch without a process-wide signal handler.  Nothing else pins the
+ * size of a file (leases only delay truncation; mandatory locks are
+ * gone), so we report it and leave the choice of memory to the server.
+ */
+static uint32_t mem_seals(int fd)
+{
+	int s = fcntl(fd, F_GET_SEALS);
+
+	return s < 0 ? 0 : (uint32_t)s;
+}
+
 /* Version, id, shared memory: 0 or -errno. */
 static int handshake_start(struct ivshm_dev *dev, struct host *h,
 			   uint64_t end)
@@ -579,6 +807,7 @@ static int handshake_start(struct ivshm_dev *dev, struct host *h,
 		close(fd);
 		return ret;
 	}
+	dev->seals = mem_seals(fd);
 	close(fd);
 	dev->base = base;
 	dev->size = st.st_size;
@@ -626,16 +855,13 @@ static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
 		struct hpeer *p = h->peers[i];
 
 		for (j = h->cap; j < p->n; j++)
-			close(p->fd[j]);
+			if (p->fd[j] >= 0)
+				close(p->fd[j]);
 		if (p->n > h->cap)
 			p->n = h->cap;
-	}
-	/* Our receive side: never block in read(2). */
-	for (i = 0; i < h->nown; i++) {
-		int fl = fcntl(h->own[i], F_GETFL);
-
-		if (fl < 0 || fcntl(h->own[i], F_SETFL, fl | O_NONBLOCK) < 0)
-			return -errno;
+		p->err = 0;
+		for (j = 0; j < p->n && !p->err; j++)
+			p->err = p->fd[j] < 0 ? p->fd[j] : 0;
 	}
 	return 0;
 }
@@ -727,6 +953,7 @@ static void shm_close(struct ivshm_dev *dev)
 
 static const struct ivshm_backend_ops shm_ops = {
 	.name = "shm",
+	.kind = IVSHM_BACKEND_SHM,
 	.close = shm_close,
 };
 
@@ -761,6 +988,7 @@ int ivshm_shm_open(struct ivshm_dev *dev, const char *path,
 	dev->ops = &shm_ops;
 	dev->base = base;
 	dev->size = st.st_size;
+	dev->seals = mem_seals(fd);
 	ret = 0;
 out:
 	close(fd);

@@ -44,6 +44,12 @@
 #include "ring_chan.h"
 #include "ring_layout.h"
 #include "ring_wake.h"
+#include "sized.h"
+
+_Static_assert(sizeof(struct ivshm_chan_stats) == IVSHM_CHAN_STATS_SIZE_V1,
+	       "V1");
+_Static_assert(sizeof(struct ivshm_chan_info) == IVSHM_CHAN_INFO_SIZE_V1,
+	       "V1");
 
 _Static_assert(IVSHM_REGION_HDR_SIZE == IVSHM_RGN_HDR_SIZE, "public size");
 _Static_assert(IVSHM_CHAN_HDR_SIZE == IVSHM_CHN_HDR_SIZE, "public size");
@@ -418,8 +424,9 @@ static void chan_setup(struct ivshm_chan *c, struct ivshm_chn_hdr *h,
 		c->peer_evt = &h->prod_evt;
 	}
 	if (sig) {
-		c->sig = *sig;
-		c->has_sig = sig->wait || sig->notify;
+		/* the fields the caller's struct has; the others stay NULL */
+		sized_copy(&c->sig, sig->size, sig, sizeof(c->sig));
+		c->has_sig = c->sig.wait || c->sig.notify;
 	} else {
 		c->sig.fd = -1;
 	}
@@ -506,6 +513,7 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 
 	role = role_of(flags);
 	if (!r || role < 0 || check_name(name, &nlen) < 0 ||
+	    (sig && sig->size < IVSHM_SIGNAL_SIZE_V1) ||
 	    (flags & ~(ROLE_MASK | IVSHM_CHAN_RESET)) ||
 	    !is_pow2(ring_size) || ring_size < IVSHM_CHN_MIN_RING ||
 	    ring_size > IVSHM_CHN_MAX_RING) {
@@ -681,6 +689,7 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 
 	role = role_of(flags);
 	if (!r || role < 0 || check_name(name, &nlen) < 0 ||
+	    (sig && sig->size < IVSHM_SIGNAL_SIZE_V1) ||
 	    (flags & ~(ROLE_MASK | IVSHM_CHAN_TAKEOVER))) {
 		errno = EINVAL;
 		return NULL;
@@ -852,8 +861,12 @@ int check_peer(struct ivshm_chan *c)
 	pe = atomic_load_explicit(&c->peer_evt->epoch, memory_order_acquire);
 	if (pe && !(pe & 1))
 		return -EPIPE;
-	if (c->sig.peer_alive && c->sig.peer_alive(c->sig.ctx) == 0)
-		return -EPIPE;
+	if (c->sig.peer_alive) {
+		KEEP_ERRNO;
+
+		if (c->sig.peer_alive(c->sig.ctx) == 0)
+			return -EPIPE;
+	}
 	return 0;
 }
 
@@ -1265,9 +1278,9 @@ IVSHM_EXPORT size_t ivshm_chan_max_msg(const struct ivshm_chan *c)
 IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 				  struct ivshm_chan_stats *st)
 {
-	if (!c || !st)
+	if (!c || !st || st->size < IVSHM_CHAN_STATS_SIZE_V1)
 		return fail(EINVAL);
-	*st = c->stats;
+	sized_copy(st, st->size, &c->stats, sizeof(c->stats));
 	return 0;
 }
 
@@ -1320,11 +1333,18 @@ IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 	struct ivshm_chan_info ci;
 	struct desc_snap s;
 	unsigned int i, n = 0;
+	uint32_t stride = 0;
 	int64_t lim;
 	int tries;
 
 	if (!r || (!out && max))
 		return fail(EINVAL);
+	/* the caller's entry size, read before any entry is written */
+	if (max) {
+		stride = out->size;
+		if (stride < IVSHM_CHAN_INFO_SIZE_V1)
+			return fail(EINVAL);
+	}
 	lim = region_check(r);
 	if (lim < 0)
 		return fail((int)-lim);
@@ -1362,7 +1382,8 @@ IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 			ci.flags = 0;
 		}
 		if (n < max)
-			out[n] = ci;
+			sized_copy((char *)out + (size_t)n * stride, stride,
+				   &ci, sizeof(ci));
 		n++;
 	}
 	return (int)n;

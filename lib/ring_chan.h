@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ivshm.h"
+#include "keep_errno.h"
 #include "ring_layout.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
@@ -47,16 +48,15 @@ struct ivshm_chan {
 	struct ivshm_chn_hdr *hdr;
 	uint32_t gen;
 	uint32_t my_epoch;
-	uint64_t heartbeat;
 	uint64_t spin_ns;
 	bool has_sig;
 	struct ivshm_signal sig;
 	struct ivshm_chan_stats stats;
 } __attribute__((aligned(64)));
 
+/* A failure: the negative errno; errno itself is left alone (keep_errno.h). */
 static inline int fail(int err)
 {
-	errno = err;
 	return -err;
 }
 

@@ -89,8 +89,12 @@ struct ivshm_chn_evt {
 	_Atomic uint32_t sleep;		/* odd: owner announced it is asleep */
 	_Atomic uint32_t epoch;		/* 0 never, odd attached, even detached */
 	_Atomic uint64_t want;		/* producer: wake when cons_idx >= want */
-	_Atomic uint64_t heartbeat;	/* bumped by the owner on each wake-up */
-	uint64_t reserved[5];
+	/*
+	 * reserved[0] was a heartbeat, bumped after each sleep and read by
+	 * nobody: it could not tell a dead peer from an idle one.  Never
+	 * written now; readers must ignore it (older writers may bump it).
+	 */
+	uint64_t reserved[6];
 };
 
 /* Channel header: 512 bytes, then the ring (ring_size bytes). */
@@ -140,7 +144,7 @@ _Static_assert(sizeof(struct ivshm_chn_evt) == 64, "evt size");
 _Static_assert(offsetof(struct ivshm_chn_evt, sleep) == 0, "evt.sleep");
 _Static_assert(offsetof(struct ivshm_chn_evt, epoch) == 4, "evt.epoch");
 _Static_assert(offsetof(struct ivshm_chn_evt, want) == 8, "evt.want");
-_Static_assert(offsetof(struct ivshm_chn_evt, heartbeat) == 16, "evt.hb");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 16, "evt.rsv");
 
 _Static_assert(offsetof(struct ivshm_chn_hdr, magic) == 0, "chn.magic");
 _Static_assert(offsetof(struct ivshm_chn_hdr, version) == 8, "chn.version");

@@ -61,8 +61,11 @@ static inline void cpu_relax(void)
 void wake_notify(struct ivshm_chan *c)
 {
 	c->stats.notifies++;
-	if (c->sig.notify)
+	if (c->sig.notify) {
+		KEEP_ERRNO;
+
 		c->sig.notify(c->sig.ctx);
+	}
 }
 
 /*
@@ -158,8 +161,6 @@ static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms,
 	/* wait consumes the doorbell it reports: drained before the re-check */
 	w = c->sig.wait(c->sig.ctx, slice_ms);
 	withdraw(c);
-	atomic_store_explicit(&c->my_evt->heartbeat, ++c->heartbeat,
-			      memory_order_relaxed);
 	r = ready(c, need);
 	if (r > 0 && w == -ETIMEDOUT && c->sig.wait(c->sig.ctx, 0) != 0)
 		/* ready, and no doorbell came: only the slice woke us */
@@ -170,8 +171,9 @@ static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms,
 }
 
 /*
- * Wait until ready(c, need): 0 when ready, else a negative errno (set).
- * The caller already saw "not ready".
+ * Wait until ready(c, need): 0 when ready, else a negative errno.  The
+ * caller already saw "not ready".  errno survives nanosleep and the
+ * signal's callbacks.
  */
 int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms)
 {
@@ -179,6 +181,7 @@ int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms)
 	bool slept = false, was;
 	unsigned int i;
 	int r, slice;
+	KEEP_ERRNO;
 
 	if (timeout_ms == 0)
 		return fail(EAGAIN);

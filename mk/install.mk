@@ -26,7 +26,7 @@
 # UDEVDIR, SYSTEMDUNITDIR, TMPFILESDIR and SYSUSERSDIR do not follow
 # PREFIX; the unit's ExecStart is rewritten to $(BINDIR).
 
-IVSHM_VERSION := $(shell sed -n 's/.*IVSHM_VERSION_STRING *"\(.*\)".*/\1/p' $(TOP)/include/ivshm.h)
+IVSHM_VERSION := $(shell $(TOP)/scripts/version.sh)
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
@@ -108,8 +108,9 @@ endif
 uninstall:
 	rm -f $(INSTALLED_FILES)
 
+# Installed kernels only: the debug lane's kernel is the tests' own.
 modules_install: modules
-	@set -e; for k in $(KVERS); do \
+	@set -e; for k in $(filter-out $(DEBUG_KVER),$(KVERS)); do \
 		echo "  INSTALL ivshm.ko for $$k"; \
 		$(MAKE) -s -C $(if $(KDIR),$(KDIR),/usr/src/linux-headers-$$k) \
 			M=$(B)/kmod/$$k IVSHM_TOP=$(TOP) \
@@ -119,7 +120,7 @@ modules_install: modules
 	done
 
 modules_uninstall:
-	@set -e; for k in $(KVERS); do \
+	@set -e; for k in $(filter-out $(DEBUG_KVER),$(KVERS)); do \
 		rm -f $(DESTDIR)/lib/modules/$$k/$(MOD_DIR)/ivshm.ko*; \
 		if [ -z "$(DESTDIR)" ]; then depmod -a $$k; fi; \
 	done

@@ -1,5 +1,7 @@
 #!/bin/bash
-# Install what ivshm's build, tests and demo need, then extract the few
+# Install what ivshm's build, tests and demo need (with Debian's 6.1 and
+# 6.12 kernels, standard and PREEMPT_RT, and linux-source-6.12 plus its
+# build tools for scripts/debug-kernel.sh), then extract the few
 # kernel-tree files we use (kselftest harness, checkpatch) from Debian's
 # linux-source-6.1 into build/ksrc.  Idempotent and quiet when all is there.
 set -euo pipefail
@@ -10,9 +12,12 @@ out="${B:-$top/build}/ksrc"
 pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-headers-amd64 linux-image-amd64
       linux-headers-6.12-amd64 linux-image-6.12-amd64
+      linux-headers-rt-amd64 linux-image-rt-amd64
+      linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
+      linux-source-6.12 bc bison flex libelf-dev libssl-dev
       qemu-system-x86 busybox-static cpio kmod libudev-dev udev
       linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
-      lintian libvirt-clients)
+      lintian libvirt-clients gcc-multilib)
 # --bench: also the references of make bench (tools/ivshm-bench): ck_ring
 # and DPDK's rte_ring.  About 150 MB installed, so not for make check,
 # whose smoke run reports those two references as skipped without them.

@@ -47,10 +47,11 @@ static inline int vt_sysfs(const char *name, const char *attr, char *buf,
 
 /*
  * Name ("ivshmN") of the index-th device whose mode is @mode ("plain" or
- * "doorbell"), waiting up to @wait_ms for it to appear; 0 or -1.
+ * "doorbell") and, unless @size is 0, whose memory is @size bytes, waiting
+ * up to @wait_ms for it to appear; 0 or -1.
  */
-static inline int vt_find(const char *mode, int index, char *name,
-			  size_t len, int wait_ms)
+static inline int vt_find_size(const char *mode, unsigned long long size,
+			       int index, char *name, size_t len, int wait_ms)
 {
 	for (;;) {
 		struct dirent *de;
@@ -65,6 +66,9 @@ static inline int vt_find(const char *mode, int index, char *name,
 				continue;
 			if (vt_sysfs(de->d_name, "mode", m, sizeof(m)) ||
 			    strcmp(m, mode))
+				continue;
+			if (size && (vt_sysfs(de->d_name, "size", m, sizeof(m)) ||
+				     strtoull(m, NULL, 10) != size))
 				continue;
 			snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
 			if (access(dev, F_OK))
@@ -82,6 +86,12 @@ static inline int vt_find(const char *mode, int index, char *name,
 		usleep(100000);
 		wait_ms -= 100;
 	}
+}
+
+static inline int vt_find(const char *mode, int index, char *name,
+			  size_t len, int wait_ms)
+{
+	return vt_find_size(mode, 0, index, name, len, wait_ms);
 }
 
 /* Open the index-th device of @mode; -1 if there is none. */
@@ -213,5 +223,44 @@ static inline const char *vt_cmdline(const char *key, char *buf, size_t len)
 	}
 	return NULL;
 }
+
+/*
+ * How many times slower than a Debian kernel this guest's kernel is: the
+ * harness passes ivshmtest.slow=N for the debug lane (KASAN, lockdep and
+ * kmemleak under TCG), 1 for others.
+ */
+static inline int vt_slow(void)
+{
+	char buf[16];
+	int n = vt_cmdline("ivshmtest.slow", buf, sizeof(buf)) ? atoi(buf) : 1;
+
+	return n > 1 ? n : 1;
+}
+
+#ifdef TEST_HARNESS_MAIN
+/* Every test's timeout, TEST_F_TIMEOUT's included, times vt_slow(). */
+static inline void vt_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= vt_slow();
+}
+
+#undef TEST_HARNESS_MAIN
+#define TEST_HARNESS_MAIN \
+	static void __attribute__((constructor)) \
+	__constructor_order_last(void) \
+	{ \
+		if (!__constructor_order) \
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	} \
+	int main(int argc, char **argv) { \
+		vt_scale_timeouts(); \
+		return test_harness_run(argc, argv); \
+	}
+#endif
 
 #endif /* IVSHM_VMTEST_H */

@@ -131,11 +131,12 @@ TEST_F(irq, cost_independent_of_open_files)
 		       (double)m1000 / m1, (unsigned long long)mmany,
 		       MANY_FILES, (double)mmany / m1);
 	/*
-	 * Bounded work: within noise of the 1-file figure even with many
-	 * files open (a handler that walks open files costs ~10 ns per file
-	 * under TCG, +80 us at MANY_FILES).
+	 * Bounded work: close to the 1-file figure even with many files
+	 * open.  A handler that walks open files made it x13.9 at MANY_FILES
+	 * (6.12 under TCG); a debug kernel's bookkeeping of 8000 more files
+	 * (KASAN, kmemleak) alone made it x1.27.
 	 */
-	EXPECT_LE(mmany, m1 + m1 / 4);
+	EXPECT_LE(mmany, m1 + m1 / 2);
 }
 
 TEST_F(irq, bindings_capped_per_vector)

@@ -60,9 +60,9 @@ TEST(ring_echo_between_guests)
 {
 	struct ivshm_chan *tx = NULL, *rx = NULL;
 	struct ivshm_region *reg = NULL;
-	struct ivshm_chan_stats st;
-	struct ivshm_sigctx ctx;
-	struct ivshm_signal sig;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
+	struct ivshm_sigctx ctx = { .size = sizeof(ctx) };
+	struct ivshm_signal sig = { .size = sizeof(sig) };
 	unsigned char out[600], in[600];
 	struct ivshm_dev *dev;
 	char ans[64], r = role();

@@ -379,7 +379,7 @@ TEST(list_host)
 {
 	struct ivshm_devinfo *l = NULL;
 	struct res r;
-	int n = ivshm_list(&l), lines = 0;
+	int n = ivshm_list(&l, sizeof(*l)), lines = 0;
 	char *p;
 
 	ivshm_list_free(l);
@@ -452,9 +452,11 @@ TEST_F(shm, info)
 	EXPECT_NE(NULL, strstr(r.out, "mode:     plain"));
 	EXPECT_NE(NULL, strstr(r.out, "vectors:  0"));
 	EXPECT_NE(NULL, strstr(r.out, "ring:     not formatted"));
+	EXPECT_NE(NULL, strstr(r.out, "memory:   not sealed"));
 	res_free(&r);
 	ASSERT_EQ(0, RUN(&r, "info", "--json", self->target));
 	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"sealed\":false"));
 	EXPECT_NE(NULL, strstr(r.out, "\"size\":1048576"));
 	EXPECT_NE(NULL, strstr(r.out, "\"backend\":\"shm\""));
 	EXPECT_NE(NULL, strstr(r.out, "\"peer_id\":null"));
@@ -897,6 +899,28 @@ TEST_F(srv, info_and_peers)
 		EXPECT_EQ(3, b.r.status);
 		res_free(&b.r);
 	}
+}
+
+/* The server's default memory is a sealed memfd: info says so. */
+TEST(info_sealed_default_server)
+{
+	const char *sargs[] = { "-S", NULL, "-l", "1M", NULL };
+	char target[160];
+	struct srv s;
+	struct res r;
+
+	ASSERT_EQ(0, srv_init(&s));
+	sargs[1] = s.sock;
+	ASSERT_EQ(0, srv_start(&s, sargs));
+	snprintf(target, sizeof(target), "unix:%s", s.sock);
+	EXPECT_EQ(0, RUN(&r, "info", target));
+	EXPECT_NE(NULL, strstr(r.out, "memory:   sealed")) TH_LOG("%s", r.out);
+	res_free(&r);
+	EXPECT_EQ(0, RUN(&r, "--json", "info", target));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"sealed\":true")) TH_LOG("%s", r.out);
+	res_free(&r);
+	srv_cleanup(&s);
 }
 
 TEST_F(srv, ring_and_wait)

@@ -36,9 +36,9 @@ FIXTURE_TEARDOWN(shm)
 TEST_F(shm, plain_memory)
 {
 	struct ivshm_dev *a, *b;
-	struct ivshm_fired f;
-	struct ivshm_sigctx c;
-	struct ivshm_signal s;
+	struct ivshm_fired f = { .size = sizeof(f) };
+	struct ivshm_sigctx c = { .size = sizeof(c) };
+	struct ivshm_signal s = { .size = sizeof(s) };
 	volatile uint8_t *ma, *mb;
 	int before = count_fds(getpid());
 
@@ -58,9 +58,7 @@ TEST_F(shm, plain_memory)
 	EXPECT_EQ(0, ivshm_vectors(a));
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_peer_id(a));
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_ring(a, 0, 0));
-	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_wait(a, 0, 0));
-	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_wait_any(a, &f, 1, 0));
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_vector_fd(a, 0));
 	EXPECT_EQ(-EOPNOTSUPP, ivshm_all_fd(a));
@@ -133,13 +131,13 @@ TEST(list_without_devices)
 
 	if (!access("/sys/class/ivshm", F_OK))
 		SKIP(return, "this machine has ivshm devices");
-	n = ivshm_list(&list);
+	n = ivshm_list(&list, sizeof(*list));
 	EXPECT_EQ(0, n);
 	ASSERT_NE(NULL, list);
 	EXPECT_EQ(NULL, list[0].name);
 	ivshm_list_free(list);
 	ivshm_list_free(NULL);
-	EXPECT_EQ(-EINVAL, ivshm_list(NULL));
+	EXPECT_EQ(-EINVAL, ivshm_list(NULL, sizeof(*list)));
 }
 
 TEST(close_null)

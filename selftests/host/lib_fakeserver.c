@@ -4,6 +4,7 @@
  * test) that breaks the protocol in every way we know: each open must fail
  * with the right errno, in bounded time, without leaking an fd.
  */
+#include <pthread.h>
 #include <sys/eventfd.h>
 
 #include "kselftest_harness.h"
@@ -11,12 +12,43 @@
 
 #include <ivshm.h>
 
-enum { NOFD, SHMFD, EFD, TWOFDS, SHM0 };
+/*
+ * What a message carries: nothing, the memory, an eventfd, two eventfds,
+ * an empty memory, a full pipe (the read end kept open, never read), a
+ * blocking eventfd whose counter is one below its maximum (a write of 1
+ * blocks until someone reads it).
+ */
+enum { NOFD, SHMFD, EFD, TWOFDS, SHM0, PIPEFULL, SATEFD };
 
 struct msg {
 	int64_t val;
-	int fd;			/* NOFD, SHMFD, EFD, TWOFDS, SHM0 */
+	int fd;
 };
+
+/* A pipe whose write end would block: the write end (read end leaked). */
+static int full_pipe(void)
+{
+	int p[2], fl;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		_exit(4);
+	fl = fcntl(p[1], F_GETFL);
+	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
+	while (write(p[1], "xxxxxxxxxxxxxxxx", 16) > 0)
+		;
+	fcntl(p[1], F_SETFL, fl);	/* shared with the receiver's copy */
+	return p[1];
+}
+
+static int saturated_eventfd(void)
+{
+	uint64_t v = UINT64_MAX - 1;
+	int fd = eventfd(0, EFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, &v, sizeof(v)) != sizeof(v))
+		_exit(4);
+	return fd;
+}
 
 #define END	{ INT64_MIN, 0 }
 
@@ -49,6 +81,14 @@ static void send_one(int s, int64_t val, int kind)
 		fds[0] = eventfd(0, EFD_CLOEXEC);
 		fds[1] = eventfd(0, EFD_CLOEXEC);
 		nfd = 2;
+		break;
+	case PIPEFULL:
+		fds[0] = full_pipe();
+		nfd = 1;
+		break;
+	case SATEFD:
+		fds[0] = saturated_eventfd();
+		nfd = 1;
 		break;
 	}
 	if (nfd) {
@@ -284,6 +324,15 @@ TEST_F(fake, eof_before_own_fds)
 				       NULL));
 }
 
+/* Our own "eventfd" is a pipe: refused, the handshake fails. */
+TEST_F(fake, pipe_as_own_eventfd)
+{
+	const struct msg s[] = { { 0, NOFD }, { 3, NOFD }, { -1, SHMFD },
+				 { 3, PIPEFULL }, END };
+
+	EXPECT_EQ(EPROTO, OPEN_FAILS(s, IVSHM_OPEN_VECTORS(1)));
+}
+
 /* Peers announced, our own eventfds never come: the deadline. */
 TEST_F(fake, never_finishes)
 {
@@ -341,6 +390,151 @@ TEST_F(fake, valid_handshake_extras_closed)
 	EXPECT_EQ(-ENXIO, ivshm_ring(d, 7, 1));
 	ivshm_close(d);
 	EXPECT_EQ(before, count_fds(getpid()));
+}
+
+/* ivshm_ring() on another thread; its result, or 1 if it did not return. */
+struct ring_call {
+	struct ivshm_dev *d;
+	unsigned int peer;
+	int ret;
+};
+
+static void *ring_main(void *arg)
+{
+	struct ring_call *rc = arg;
+
+	rc->ret = ivshm_ring(rc->d, rc->peer, 0);
+	return NULL;
+}
+
+static int ring_within(struct ivshm_dev *d, unsigned int peer, int ms)
+{
+	struct ring_call rc = { d, peer, 1 };
+	struct timespec ts;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, ring_main, &rc))
+		return 2;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(t, NULL, &ts))
+		return 1;	/* still blocked: leave it */
+	return rc.ret;
+}
+
+/* A server handing over peer 1's "eventfd", then good peer 2 and ours. */
+static struct ivshm_dev *open_with_peer1(struct __test_metadata *_metadata,
+					 FIXTURE_DATA(fake) *self, int kind)
+{
+	const struct msg s[] = { { 0, NOFD }, { 3, NOFD }, { -1, SHMFD },
+				 { 1, kind }, { 2, EFD }, { 3, EFD }, END };
+	struct ivshm_dev *d;
+
+	self->child = serve(self->lfd, s, NULL, 0, false);
+	self->lfd = -1;
+	d = ivshm_open(self->target, IVSHM_OPEN_VECTORS(1));
+	EXPECT_NE(NULL, d) TH_LOG("open: %s", strerror(errno));
+	return d;
+}
+
+/*
+ * A pipe instead of peer 1's eventfd: refused (the peer is ignored),
+ * ringing it fails at once instead of blocking with the library's lock
+ * held, and ringing the other peers still works.
+ */
+TEST_F(fake, pipe_as_peer_eventfd)
+{
+	struct ivshm_dev *d = open_with_peer1(_metadata, self, PIPEFULL);
+	uint16_t ids[4];
+
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(-EPROTO, ring_within(d, 1, 2000))
+		TH_LOG("ringing a peer whose fd is a pipe must fail at once");
+	EXPECT_EQ(0, ring_within(d, 2, 2000));
+	EXPECT_EQ(1, ivshm_peers(d, ids, 4));
+	EXPECT_EQ(2, ids[0]);
+	ivshm_close(d);
+}
+
+/*
+ * A blocking eventfd one below its maximum count: the library makes peer
+ * fds non-blocking, so ringing returns (a saturated counter wakes the
+ * peer anyway) instead of blocking until the peer reads.
+ */
+TEST_F(fake, blocking_saturated_eventfd)
+{
+	struct ivshm_dev *d = open_with_peer1(_metadata, self, SATEFD);
+
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(0, ring_within(d, 1, 2000));
+	EXPECT_EQ(0, ring_within(d, 1, 2000));
+	ivshm_close(d);
+}
+
+/* A consumer that sleeps in 10 ms naps and ignores doorbells. */
+static int nap_wait(void *ctx, int timeout_ms)
+{
+	usleep(10000);
+	return 0;
+}
+
+struct recv_call {
+	struct ivshm_chan *c;
+	ssize_t ret;
+};
+
+static void *recv_main(void *arg)
+{
+	struct recv_call *rc = arg;
+	char buf[64];
+
+	rc->ret = ivshm_chan_recv(rc->c, buf, sizeof(buf), 3000);
+	return NULL;
+}
+
+/*
+ * The ring notification path: a producer whose doorbell goes to the peer
+ * with the pipe.  Its commit must not block when the consumer sleeps.
+ */
+TEST_F(fake, pipe_peer_ring_notification)
+{
+	struct ivshm_dev *d = open_with_peer1(_metadata, self, PIPEFULL);
+	struct ivshm_signal psig = { .size = sizeof(psig) };
+	struct ivshm_signal csig = {
+		.size = sizeof(csig), .wait = nap_wait, .fd = -1,
+	};
+	struct recv_call rc = { NULL, 1 };
+	struct ivshm_sigctx ctx = { .size = sizeof(ctx) };
+	struct ivshm_region *r;
+	struct ivshm_chan *p;
+	uint64_t t0;
+	pthread_t t;
+
+	ASSERT_NE(NULL, d);
+	r = ivshm_region_format(ivshm_base(d), ivshm_size(d));
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, ivshm_dev_signal(d, 1, 0, 0, &ctx, &psig));
+	p = ivshm_chan_create(r, "c", 4096, IVSHM_CHAN_PRODUCER, &psig);
+	ASSERT_NE(NULL, p);
+	rc.c = ivshm_chan_attach(r, "c", IVSHM_CHAN_CONSUMER, &csig);
+	ASSERT_NE(NULL, rc.c);
+	ASSERT_EQ(0, ivshm_chan_set_spin(rc.c, 0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, recv_main, &rc));
+	usleep(100000);			/* the consumer announced sleep */
+	t0 = ms_now();
+	EXPECT_EQ(0, ivshm_chan_send(p, "hello", 5, 0));
+	EXPECT_GT(1000, ms_now() - t0) TH_LOG("the commit blocked");
+	pthread_join(t, NULL);
+	EXPECT_EQ(5, rc.ret);
+	ivshm_chan_close(rc.c);
+	ivshm_chan_close(p);
+	ivshm_region_close(r);
+	ivshm_close(d);
 }
 
 TEST_HARNESS_MAIN

@@ -202,7 +202,6 @@ TEST_F(lib, many_peers_join_leave)
 	EXPECT_EQ(3, log[0].leaves);
 	EXPECT_EQ(NPEERS - 4, ivshm_peers(d[0], NULL, 0));
 	EXPECT_EQ(-ENXIO, ivshm_ring(d[0], NPEERS - 1, 0));
-	EXPECT_EQ(ENXIO, errno);
 	EXPECT_EQ(0, log[0].gone);
 	for (i = 0; i < NPEERS; i++)
 		ivshm_close(d[i]);
@@ -211,7 +210,7 @@ TEST_F(lib, many_peers_join_leave)
 TEST_F(lib, doorbells_both_ways)
 {
 	struct ivshm_dev *a, *b;
-	struct ivshm_fired f[NV];
+	struct ivshm_fired f[NV] = { { .size = sizeof(f[0]) } };
 	int k;
 
 	a = ivshm_open(self->target, IVSHM_OPEN_VECTORS(NV));
@@ -233,7 +232,6 @@ TEST_F(lib, doorbells_both_ways)
 				EXPECT_EQ(-ETIMEDOUT, ivshm_wait(b, o, 0));
 		EXPECT_LE(1, ivshm_wait(b, k, 1000));
 		EXPECT_EQ(-ETIMEDOUT, ivshm_wait(b, k, 0));
-		EXPECT_EQ(ETIMEDOUT, errno);
 		EXPECT_FALSE(readable(ivshm_all_fd(b), 0));
 	}
 	/* b -> a: two vectors, coalesced counts, reported by wait_any */
@@ -358,8 +356,10 @@ TEST_F(lib, memory_is_shared)
 TEST_F(lib, signal_adapter)
 {
 	struct ivshm_dev *a, *b;
-	struct ivshm_sigctx ca, cb;
-	struct ivshm_signal sa, sb;
+	struct ivshm_sigctx ca = { .size = sizeof(ca) };
+	struct ivshm_sigctx cb = { .size = sizeof(cb) };
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
 	uint64_t end;
 	int alive;
 
@@ -419,7 +419,6 @@ TEST_F(lib, server_killed)
 		EXPECT_EQ(1, log[i].gone);
 		r = ivshm_process_events(d[i], 100);
 		EXPECT_EQ(-ECONNRESET, r);
-		EXPECT_EQ(ECONNRESET, errno);
 		EXPECT_FALSE(readable(ivshm_event_fd(d[i]), 0));
 		EXPECT_EQ(2, ivshm_peers(d[i], NULL, 0));
 	}

@@ -12,7 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/ivshm-packaging.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-version=$(sed -n 's/.*IVSHM_VERSION_STRING *"\(.*\)".*/\1/p' "$top/include/ivshm.h")
+version=$("$top/scripts/version.sh")
 mk() { make -s --no-print-directory -C "$top" B="$tmp/b" "$@"; }
 
 n=0
@@ -41,10 +41,15 @@ missing_cmds() {
 	echo "${m# }"
 }
 
+# The newest 6.1 and 6.12, standard and PREEMPT_RT (-rt-amd64), as the
+# top Makefile picks them.
 kernels=()
 for series in 6.1. 6.12.; do
-	d=$(ls -dv /usr/src/linux-headers-"$series"*-amd64 2>/dev/null | tail -n1)
-	[ -n "$d" ] && kernels+=("${d#/usr/src/linux-headers-}")
+	for rt in -v ""; do
+		d=$(ls -dv /usr/src/linux-headers-"$series"*-amd64 2>/dev/null |
+			grep $rt -- '-rt-amd64$' | tail -n1)
+		[ -n "$d" ] && kernels+=("${d#/usr/src/linux-headers-}")
+	done
 done
 
 echo "1..$((23 + 2 * ${#kernels[@]}))"
@@ -175,11 +180,11 @@ check "install:default-prefix-and-libdir-override" bash -c '
 if [ ${#kernels[@]} -gt 0 ]; then
 	check "install:modules_install-destdir" bash -c '
 		t=$1 top=$2; shift 2
-		make -s --no-print-directory -C "$top" B="$t/b" modules_install DESTDIR="$t/mods" || exit 1
+		make -s --no-print-directory -C "$top" B="$t/b" DEBUG_LANE=0 modules_install DESTDIR="$t/mods" || exit 1
 		for k in "$@"; do
 			ls "$t/mods/lib/modules/$k/updates/"ivshm.ko* || exit 1
 		done
-		make -s --no-print-directory -C "$top" B="$t/b" modules_uninstall DESTDIR="$t/mods" &&
+		make -s --no-print-directory -C "$top" B="$t/b" DEBUG_LANE=0 modules_uninstall DESTDIR="$t/mods" &&
 		[ -z "$(find "$t/mods" ! -type d)" ]' _ "$tmp" "$top" "${kernels[@]}"
 else
 	skip "install:modules_install-destdir" "no Debian 6.1/6.12 kernel headers"
@@ -213,6 +218,7 @@ else
 fi
 for k in "${kernels[@]}"; do
 	series=${k%%-*}; series=${series%.*}
+	case "$k" in *-rt-amd64) series=$series-rt ;; esac
 	if [ -n "$dkms_missing" ] || [ "$(id -u)" != 0 ]; then
 		skip "dkms:build-$series" "dkms unavailable"
 		skip "dkms:modinfo-$series" "dkms unavailable"

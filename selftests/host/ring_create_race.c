@@ -69,7 +69,7 @@ TEST(one_winner_per_round)
 			creator(mem, ctl, i);
 	}
 	for (unsigned int round = 1; round <= ROUNDS; round++) {
-		struct ivshm_chan_info info[IVSHM_CHAN_MAX];
+		struct ivshm_chan_info info[IVSHM_CHAN_MAX] = { { .size = sizeof(info[0]) } };
 		struct ivshm_region *r = ivshm_region_format(mem, REGION);
 		int n, named = 0;
 

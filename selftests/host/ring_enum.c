@@ -48,7 +48,7 @@ static struct ivshm_rgn_hdr *hdr(unsigned char *mem)
 
 TEST_F(enumr, empty_and_args)
 {
-	struct ivshm_chan_info ci[2];
+	struct ivshm_chan_info ci[2] = { { .size = sizeof(ci[0]) } };
 	struct ivshm_region *r;
 
 	EXPECT_EQ(0, ivshm_region_channels(self->r, ci, 2));
@@ -74,7 +74,7 @@ TEST_F(enumr, empty_and_args)
 TEST_F(enumr, states_and_attachments)
 {
 	struct ivshm_chan *p, *c, *q;
-	struct ivshm_chan_info ci[4];
+	struct ivshm_chan_info ci[4] = { { .size = sizeof(ci[0]) } };
 	char msg[100] = "hello";
 
 	p = ivshm_chan_create(self->r, "alpha", 4096, IVSHM_CHAN_PRODUCER,
@@ -140,7 +140,7 @@ TEST_F(enumr, states_and_attachments)
 
 TEST_F(enumr, full_table)
 {
-	struct ivshm_chan_info ci[IVSHM_CHAN_MAX];
+	struct ivshm_chan_info ci[IVSHM_CHAN_MAX] = { { .size = sizeof(ci[0]) } };
 	struct ivshm_chan *c;
 	char name[IVSHM_CHAN_NAME_MAX];
 	int i;
@@ -169,7 +169,7 @@ TEST_F(enumr, full_table)
 TEST_F(enumr, corrupt_entries)
 {
 	struct ivshm_rgn_hdr *h = hdr(self->mem);
-	struct ivshm_chan_info ci[8];
+	struct ivshm_chan_info ci[8] = { { .size = sizeof(ci[0]) } };
 	struct ivshm_chn_hdr *ch;
 	struct ivshm_chan *c;
 	int i;

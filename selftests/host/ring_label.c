@@ -76,7 +76,6 @@ TEST_F(label, none_after_format)
 
 	EXPECT_EQ(0, label_off(self->mem));
 	EXPECT_EQ(-ENODATA, ivshm_region_label(self->r, buf, sizeof(buf)));
-	EXPECT_EQ(ENODATA, errno);
 }
 
 TEST_F(label, set_and_get_both_sides)
@@ -105,7 +104,6 @@ TEST_F(label, set_and_get_both_sides)
 	/* buffer sizes: exactly enough, one short */
 	EXPECT_EQ(10, ivshm_region_label(peer, buf, 11));
 	EXPECT_EQ(-ERANGE, ivshm_region_label(peer, buf, 10));
-	EXPECT_EQ(ERANGE, errno);
 	EXPECT_EQ(-ERANGE, ivshm_region_label(peer, buf, 0));
 	EXPECT_EQ(-EINVAL, ivshm_region_label(peer, NULL, 32));
 	EXPECT_EQ(-EINVAL, ivshm_region_label(NULL, buf, 32));
@@ -160,10 +158,8 @@ TEST_F(label, bad_labels_refused)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		errno = 0;
 		EXPECT_EQ(-EINVAL, ivshm_region_set_label(self->r, bad[i]))
 			TH_LOG("label \"%s\"", bad[i]);
-		EXPECT_EQ(EINVAL, errno);
 	}
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
@@ -207,7 +203,6 @@ TEST_F(label, no_room)
 	r = ivshm_region_format(self->mem, FIRST + 63);
 	ASSERT_NE(NULL, r);
 	EXPECT_EQ(-ENOSPC, ivshm_region_set_label(r, "x"));
-	EXPECT_EQ(ENOSPC, errno);
 	EXPECT_EQ(-ENODATA, ivshm_region_label(r, buf, sizeof(buf)));
 	ivshm_region_close(r);
 
@@ -234,10 +229,8 @@ TEST_F(label, corrupt_label_bytes)
 
 #define EXPECT_PROTO() do {						\
 		memset(buf, 'x', sizeof(buf));				\
-		errno = 0;						\
 		EXPECT_EQ(-EPROTO, ivshm_region_label(peer, buf,	\
 						      sizeof(buf)));	\
-		EXPECT_EQ(EPROTO, errno);				\
 		EXPECT_EQ('x', buf[0]);	/* nothing copied out */	\
 	} while (0)
 

@@ -154,7 +154,7 @@ static void consumer(void *base, struct ivshm_signal *sig, int wfd)
 	static unsigned char buf[RING / 4];
 	struct ivshm_region *r = ivshm_region_open(base, RSIZE);
 	struct cons_state cs = { 0 };
-	struct ivshm_chan_stats st;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct ivshm_chan *c;
 	uint64_t rnd = 12345, out[4];
 	const void *d;
@@ -264,8 +264,9 @@ TEST_F_TIMEOUT(stress, two_process, 50)
 	static unsigned char buf[RING / 4];
 	static unsigned char bb[32][1024];
 	struct efd_sig ps, cs;
-	struct ivshm_signal psig, csig;
-	struct ivshm_chan_stats st;
+	struct ivshm_signal psig = { .size = sizeof(psig) };
+	struct ivshm_signal csig = { .size = sizeof(csig) };
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct ivshm_region *r;
 	struct ivshm_chan *p;
 	struct iovec iov[32];
@@ -279,8 +280,8 @@ TEST_F_TIMEOUT(stress, two_process, 50)
 	cs.mine = eventfd(0, EFD_NONBLOCK);
 	ps.peer = cs.mine;
 	cs.peer = ps.mine;
-	psig = (struct ivshm_signal){ efd_notify, efd_wait, NULL, ps.mine, &ps };
-	csig = (struct ivshm_signal){ efd_notify, efd_wait, NULL, cs.mine, &cs };
+	psig = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, ps.mine, &ps };
+	csig = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, cs.mine, &cs };
 
 	r = ivshm_region_format(self->base, RSIZE);
 	ASSERT_NE(NULL, r);

@@ -89,8 +89,8 @@ static void efd_pair(struct efd_sig *a, struct efd_sig *b,
 
 	*a = (struct efd_sig){ .mine = e1, .peer = e2 };
 	*b = (struct efd_sig){ .mine = e2, .peer = e1 };
-	*sa = (struct ivshm_signal){ efd_notify, efd_wait, NULL, e1, a };
-	*sb = (struct ivshm_signal){ efd_notify, efd_wait, NULL, e2, b };
+	*sa = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, e1, a };
+	*sb = (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL, e2, b };
 }
 
 FIXTURE(rgn) {
@@ -201,7 +201,6 @@ TEST_F(rgn, send_recv_basic)
 	ASSERT_EQ(6, ivshm_chan_recv(c, buf, sizeof(buf), 0));
 	ASSERT_STREQ("hello", buf);
 	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c, buf, sizeof(buf), 0));
-	ASSERT_EQ(EAGAIN, errno);
 	/* wrong role */
 	ASSERT_EQ(-EINVAL, ivshm_chan_send(c, "x", 1, 0));
 	ASSERT_EQ(-EINVAL, ivshm_chan_recv(p, buf, 1, 0));
@@ -224,10 +223,8 @@ TEST_F(rgn, zero_and_oversize_refused)
 	ASSERT_NE(NULL, c);
 	max = ivshm_chan_max_msg(p);
 	ASSERT_EQ(-EINVAL, ivshm_chan_send(p, big, 0, 0));
-	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(-EINVAL, ivshm_chan_reserve(p, 0, &d, 0));
 	ASSERT_EQ(-EMSGSIZE, ivshm_chan_send(p, big, max + 1, 0));
-	ASSERT_EQ(EMSGSIZE, errno);
 	ASSERT_EQ(-EMSGSIZE, ivshm_chan_reserve(p, SIZE_MAX, &d, 0));
 	/* the largest message goes through, several times (wraps) */
 	for (int i = 0; i < 20; i++) {
@@ -258,7 +255,6 @@ TEST_F(rgn, empty_and_timeout)
 	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &len, 0));
 	t0 = ms_now();
 	ASSERT_EQ(-ETIMEDOUT, ivshm_chan_recv(c, b, sizeof(b), 30));
-	ASSERT_EQ(ETIMEDOUT, errno);
 	ASSERT_GE(ms_now() - t0, 30);
 	ASSERT_LT(ms_now() - t0, 1000);
 	ASSERT_EQ(0, ivshm_chan_release(c));
@@ -695,7 +691,6 @@ TEST_F(rgn, runtime_violations)
 		}
 		/* peek: recv would release what case 4 holds */
 		ASSERT_EQ(-EPROTO, ivshm_chan_peek(c, &d, &l, 0));
-		ASSERT_EQ(EPROTO, errno);
 		/* sticky, even after a repair */
 		rec[at / 8] = good;
 		ASSERT_EQ(-EPROTO, ivshm_chan_peek(c, &d, &l, 0));
@@ -855,7 +850,6 @@ TEST_F(rgn, producer_takeover_and_reset)
 			      IVSHM_CHAN_PRODUCER | IVSHM_CHAN_RESET, NULL);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(-ECONNRESET, ivshm_chan_recv(c, b, sizeof(b), 10));
-	ASSERT_EQ(ECONNRESET, errno);
 	ivshm_chan_close(c);
 	c2 = ivshm_chan_attach(self->r2, "pt", IVSHM_CHAN_CONSUMER, NULL);
 	ASSERT_NE(NULL, c2);
@@ -870,7 +864,8 @@ TEST_F(rgn, peer_detach_epipe)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
 	char buf[16];
 	int i;
 
@@ -882,7 +877,6 @@ TEST_F(rgn, peer_detach_epipe)
 	ivshm_chan_close(p);
 	ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), -1));
 	ASSERT_EQ(-EPIPE, ivshm_chan_recv(c, buf, sizeof(buf), -1));
-	ASSERT_EQ(EPIPE, errno);
 	/* a producer comes back: the stream continues */
 	p = ivshm_chan_attach(self->r, "ep", IVSHM_CHAN_PRODUCER, &sa);
 	ASSERT_NE(NULL, p);
@@ -908,7 +902,7 @@ static int dead_peer(void *ctx)
 TEST_F(rgn, liveness_callback)
 {
 	struct ivshm_chan *p, *c;
-	struct ivshm_signal s = { NULL, NULL, dead_peer, -1, NULL };
+	struct ivshm_signal s = { sizeof(s), NULL, NULL, dead_peer, -1, NULL };
 	char buf[8];
 
 	p = ivshm_chan_create(self->r, "lv", 4096, IVSHM_CHAN_PRODUCER, NULL);
@@ -938,13 +932,53 @@ static void *late_sender(void *arg)
 	return NULL;
 }
 
+/*
+ * The 8 bytes at offset 16 of each event line were a heartbeat that
+ * nothing read (a sleeping side bumped it on each wake-up, so it could
+ * not tell a dead peer from an idle one): reserved now, never written.
+ */
+TEST_F(rgn, event_line_word16_unused)
+{
+	struct ivshm_chan_info ci = { .size = sizeof(ci) };
+	struct ivshm_chan *p, *c;
+	struct efd_sig a, b;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
+	const unsigned char *hdr;
+	struct blk arg;
+	pthread_t t;
+	char buf[8];
+	int i;
+
+	efd_pair(&a, &b, &sa, &sb);
+	p = ivshm_chan_create(self->r, "hb", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "hb", IVSHM_CHAN_CONSUMER, &sb);
+	ASSERT_NE(NULL, c);
+	arg = (struct blk){ p, 20, 3 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_sender, &arg));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), 5000));
+	pthread_join(t, NULL);
+	ASSERT_EQ(1, ivshm_region_channels(self->r, &ci, 1));
+	hdr = (const unsigned char *)self->base + ci.offset;
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, hdr[offsetof(struct ivshm_chn_hdr, prod_evt) + 16 + i]);
+		EXPECT_EQ(0, hdr[offsetof(struct ivshm_chn_hdr, cons_evt) + 16 + i]);
+	}
+	ivshm_chan_close(p);
+	ivshm_chan_close(c);
+	close(a.mine);
+	close(b.mine);
+}
+
 /* A blocked consumer sleeps, is rung once per message, and wakes. */
 TEST_F(rgn, blocking_doorbell)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
-	struct ivshm_chan_stats st;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct blk arg;
 	pthread_t t;
 	char buf[8];
@@ -991,7 +1025,7 @@ TEST_F(rgn, sleeps_count_episodes)
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
 	struct ivshm_signal sa, sb;
-	struct ivshm_chan_stats st;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct blk arg;
 	uint64_t one = 1;
 	pthread_t t;
@@ -1036,8 +1070,9 @@ TEST_F(rgn, blocking_producer)
 {
 	struct ivshm_chan *p, *c;
 	struct efd_sig a, b;
-	struct ivshm_signal sa, sb;
-	struct ivshm_chan_stats st;
+	struct ivshm_signal sa = { .size = sizeof(sa) };
+	struct ivshm_signal sb = { .size = sizeof(sb) };
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct blk arg;
 	pthread_t t;
 	static char buf[1024];

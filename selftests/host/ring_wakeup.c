@@ -272,7 +272,7 @@ static int send_one(struct ivshm_chan *c, uint64_t v)
 
 static struct ivshm_signal doorbells(void)
 {
-	return (struct ivshm_signal){ efd_notify, efd_wait, NULL,
+	return (struct ivshm_signal){ sizeof(struct ivshm_signal), efd_notify, efd_wait, NULL,
 				      sh->efd[me], NULL };
 }
 
@@ -303,7 +303,7 @@ static int attach_chans(struct ivshm_region *r, struct ivshm_chan **tx,
  */
 static int play(struct ivshm_chan *tx, struct ivshm_chan *rx)
 {
-	struct ivshm_chan_stats st;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	struct side *s = &sh->s[me];
 	uint64_t i;
 	int ret = 0;

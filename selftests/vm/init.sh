@@ -23,6 +23,14 @@ for arg in $(cat /proc/cmdline); do
 done
 
 echo "#GUEST up $(uname -r)"
+# On a kernel with lockdep: is it on now, and still on after the tests
+# (a report turns it off)?  The harness requires both lines when the
+# kernel's .config has PROVE_LOCKING.
+lockdep() {
+	[ -e /proc/lockdep ] &&
+		echo "#GUEST lockdep-$1 debug_locks=$(awk '/debug_locks:/ {print $2}' /proc/lockdep_stats)"
+}
+lockdep start
 /lib/systemd/systemd-udevd --daemon
 udevadm trigger --action=add --type=subsystems
 udevadm trigger --action=add --type=devices
@@ -36,9 +44,20 @@ for t in $tests; do
 	echo "#END $t $?"
 done
 
+lockdep end
 echo "#DMESG-BEGIN"
 dmesg
+# kmemleak reports an object only once it has looked unreferenced in two
+# scans; its findings ("unreferenced object ...") go into the dump.
+kmemleak=
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 2
+	echo scan > /sys/kernel/debug/kmemleak &&
+		cat /sys/kernel/debug/kmemleak && kmemleak=scanned
+fi
 echo "#DMESG-END"
+[ -n "$kmemleak" ] && echo "#GUEST kmemleak scanned"
 echo "#GUEST done"
 sync
 poweroff -f

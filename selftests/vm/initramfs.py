@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 
+import vm
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UDEVD = "/lib/systemd/systemd-udevd"
 UDEVADM = "/bin/udevadm"
@@ -53,8 +55,9 @@ def build(kver, build_dir, extra_files=()):
     os.makedirs(os.path.join(moddir, "extra"))
     _copy(os.path.join(build_dir, "..", "kmod", kver, "ivshm.ko"), root,
           "/lib/modules/%s/extra/ivshm.ko" % kver)
+    kernel = vm.Kernel(kver)
     for f in ("modules.builtin", "modules.builtin.modinfo", "modules.order"):
-        src = os.path.join("/lib/modules", kver, f)
+        src = os.path.join(kernel.moddir, f)
         if os.path.exists(src):
             _copy(src, root, "/lib/modules/%s/%s" % (kver, f))
     subprocess.run(["depmod", "-b", root, kver], check=True)

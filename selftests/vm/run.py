@@ -9,6 +9,7 @@ to selftests/check.py when imported.
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import initramfs  # noqa: E402
@@ -16,7 +17,10 @@ import scenarios  # noqa: E402
 import vm  # noqa: E402
 
 
-def run(kver, names, build_dir):
+def run(kver, names, build_dir, times=None):
+    """Results of the scenarios names on kernel kver; each scenario's wall
+    time in seconds goes into times[name] when times is a dict."""
+    vm.BUILD = build_dir
     vmdir = os.path.join(build_dir, "vm")
     os.makedirs(vmdir, exist_ok=True)
     try:
@@ -26,12 +30,15 @@ def run(kver, names, build_dir):
     results = []
     for name in names:
         workdir = vm.workdir_for(vmdir, "%s-%s" % (kver, name))
+        start = time.monotonic()
         try:
             results += scenarios.ALL[name](kver, initrd, workdir,
                                            "%s:%s:" % (kver, name))
         except Exception as e:
             results.append(vm.Result("%s:%s" % (kver, name), "fail",
                                      "harness error: %r" % e))
+        if times is not None:
+            times[name] = time.monotonic() - start
     return results
 
 
@@ -44,11 +51,14 @@ def main():
     a = ap.parse_args()
     failed = 0
     for k in a.kver:
-        for r in run(k, a.scenario or list(scenarios.ALL), a.build):
+        times = {}
+        for r in run(k, a.scenario or list(scenarios.ALL), a.build, times):
             print("%s %s%s" % (r.status.upper(), r.name,
                                ("\n    " + r.detail.replace("\n", "\n    "))
                                if r.detail and r.status != "pass" else ""))
             failed += r.status == "fail"
+        for name, secs in times.items():
+            print("TIME %s:%s %ds" % (k, name, secs))
     return 1 if failed else 0
 
 

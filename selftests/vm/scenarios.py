@@ -1,11 +1,13 @@
 """The guest configurations the in-guest tests run in.  Each scenario
 boots one or more guests with a device set and a list of test programs
 (selftests/guest/NAME.c), and returns Results."""
+import itertools
 import os
 import subprocess
 
 import vm
 from hostpeer import HostPeer
+from ringer import Ringer, RingerRequests
 
 # 1 GiB, sparse: firmware (SeaBIOS) then places the 64-bit BAR above 4 GiB,
 # where its MTRRs allow write-back; the 32-bit PCI hole is uncached by
@@ -72,6 +74,36 @@ def nomsi(kver, initrd, workdir, prefix):
                                timeout=180)
 
 
+def _replug(shm, srv, dev_id, tag):
+    """QMP specs that plug plain0 or db0 back behind its root port, with
+    ids ending in tag: a device cannot reuse the backend or chardev of
+    one that was unplugged."""
+    if dev_id == "plain0":
+        # QEMU 7.2 asserts when a memory backend is reused by a new
+        # device: give it a new backend on the same file.
+        return {"object": {"qom-type": "memory-backend-file",
+                           "id": "hm-plain0-" + tag, "size": SHM_SIZE,
+                           "share": True, "mem-path": shm.path},
+                "device": {"driver": "ivshmem-plain", "id": "plain0",
+                           "memdev": "hm-plain0-" + tag, "bus": "rp0"}}
+    # A new connection to the server: a device gets its setup messages
+    # once, on its own chardev.
+    return {"chardev": {"id": "ch-db0-" + tag, "backend": {
+                "type": "socket", "data": {
+                    "addr": {"type": "unix", "data": {"path": srv.path}},
+                    "server": False}}},
+            "device": {"driver": "ivshmem-doorbell", "id": "db0",
+                       "chardev": "ch-db0-" + tag, "vectors": VECTORS,
+                       "bus": "rp1"}}
+
+
+def _hotplug_devs(shm, srv):
+    return [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+            ["-device", "pcie-root-port,id=rp1,chassis=2,slot=2"],
+            vm.plain_dev("plain0", shm, bus="rp0"),
+            vm.doorbell_dev("db0", srv, VECTORS, bus="rp1")]
+
+
 def hotplug(kver, initrd, workdir, prefix):
     """A plain and a doorbell device behind PCIe root ports, unplugged and
     re-plugged through QMP while a process uses them."""
@@ -79,35 +111,106 @@ def hotplug(kver, initrd, workdir, prefix):
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
-        devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
-                ["-device", "pcie-root-port,id=rp1,chassis=2,slot=2"],
-                vm.plain_dev("plain0", shm, bus="rp0"),
-                vm.doorbell_dev("db0", srv, VECTORS, bus="rp1")]
-        g = vm.Guest("hotplug", kver, initrd, workdir, devs,
-                     ["driver_hotplug"])
+        g = vm.Guest("hotplug", kver, initrd, workdir,
+                     _hotplug_devs(shm, srv), ["driver_hotplug"])
         objs.append(g)
-        replug = {
-            # QEMU 7.2 asserts when a memory backend is reused by a new
-            # device: give it a new backend on the same file.
-            "plain0": {"object": {"qom-type": "memory-backend-file",
-                                  "id": "hm-plain0-again", "size": SHM_SIZE,
-                                  "share": True, "mem-path": shm.path},
-                       "device": {"driver": "ivshmem-plain", "id": "plain0",
-                                  "memdev": "hm-plain0-again",
-                                  "bus": "rp0"}},
-            # A new connection to the server: a device gets its setup
-            # messages once, on its own chardev.
-            "db0": {"chardev": {"id": "ch-db0-again", "backend": {
-                        "type": "socket", "data": {
-                            "addr": {"type": "unix",
-                                     "data": {"path": srv.path}},
-                            "server": False}}},
-                    "device": {"driver": "ivshmem-doorbell", "id": "db0",
-                               "chardev": "ch-db0-again",
-                               "vectors": VECTORS, "bus": "rp1"}},
-        }
+        replug = {d: _replug(shm, srv, d, "again") for d in ("plain0", "db0")}
         req = vm.Requests({"plain": shm}, peer, replug)
         return vm.run_guests([g], req, prefix, 240)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def _replugs(shm, srv):
+    """Plug specs for plain0 and db0 with new ids at every plug."""
+    plugs = itertools.count()
+    return {d: (lambda d=d: _replug(shm, srv, d, str(next(plugs))))
+            for d in ("plain0", "db0")}
+
+
+# A doorbell device with more MSI-X vectors than a doorbell can address
+# (8 bits): the driver uses 256.  Its memory size tells it apart.
+WIDE_VECTORS = 300
+WIDE_SIZE = "2M"
+
+
+def removal(kver, initrd, workdir, prefix):
+    """Removal by sysfs unbind racing with stalled ioctls, faults, mmap,
+    blocked read and poll; access modes, O_NONBLOCK, poll, argsz, the
+    vector cap and 32-bit compat ioctls.  The ioctls that deadlocked the
+    old driver run last: a wedged guest fails its tests, then is killed
+    (the tests give up after a bound, they do not wait)."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        wide = vm.Server(workdir, size=WIDE_SIZE, vectors=WIDE_VECTORS,
+                         name="wide")
+        objs.append(wide)
+        devs = _hotplug_devs(shm, srv)
+        devs.append(vm.doorbell_dev("wide0", wide, WIDE_VECTORS))
+        # Two CPUs: one x86 CPU has about 200 interrupt vectors free,
+        # too few for 256 MSI-X vectors.
+        g = vm.Guest("removal", kver, initrd, workdir, devs,
+                     ["driver_semantics", "driver_compat32",
+                      "driver_removal"], smp=2)
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, _replugs(shm, srv))
+        return vm.run_guests([g], req, prefix, 300)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def unplug(kver, initrd, workdir, prefix):
+    """The removal races of driver_removal, removing by QMP device_del
+    (PCIe native hot-unplug) instead of sysfs unbind."""
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        g = vm.Guest("unplug", kver, initrd, workdir,
+                     _hotplug_devs(shm, srv), ["driver_removal"],
+                     append="ivshmtest.remove=unplug")
+        objs.append(g)
+        req = vm.Requests({"plain": shm}, peer, _replugs(shm, srv))
+        return vm.run_guests([g], req, prefix, 420)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+def fuzz(kver, initrd, workdir, prefix):
+    """selftests/guest/driver_fuzz on a plain and a doorbell device behind
+    PCIe root ports, while the guest unbinds and rebinds them, the host
+    unplugs and re-plugs them and a host peer rings the guest.  It fuzzes
+    60 s on a debug kernel, 20 s elsewhere (IVSHM_FUZZ_SECS overrides;
+    IVSHM_FUZZ_SEED replays a seed)."""
+    secs = int(os.environ.get("IVSHM_FUZZ_SECS",
+                              60 if "debug" in kver else 20))
+    append = "ivshmtest.fuzz_secs=%d" % secs
+    if os.environ.get("IVSHM_FUZZ_SEED"):
+        append += " ivshmtest.fuzz_seed=" + os.environ["IVSHM_FUZZ_SEED"]
+    objs = []
+    try:
+        shm = _plain(objs, "plain")
+        srv, peer = _server(objs, workdir)
+        ringer = Ringer(srv.path, VECTORS, exclude=[peer.id])
+        objs.append(ringer)
+        g = vm.Guest("fuzz", kver, initrd, workdir, _hotplug_devs(shm, srv),
+                     ["driver_fuzz"], append=append, smp=2)
+        objs.append(g)
+        plugs = itertools.count()
+        chardevs = {"db0": "ch-db0"}
+
+        def replug(dev_id):
+            spec = _replug(shm, srv, dev_id, str(next(plugs)))
+            if "chardev" in spec:
+                chardevs[dev_id] = spec["chardev"]["id"]
+            return spec
+        req = RingerRequests({"plain": shm}, peer,
+                             {d: (lambda d=d: replug(d))
+                              for d in ("plain0", "db0")},
+                             ringer, chardevs)
+        return vm.run_guests([g], req, prefix, secs + 240)
     finally:
         vm.cleanup(reversed(objs))
 
@@ -204,5 +307,6 @@ def bigbar(kver, initrd, workdir, prefix):
 
 
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
+       "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
-       "peers": peers, "bigbar": bigbar}
+       "peers": peers, "bigbar": bigbar, "fuzz": fuzz}

@@ -19,8 +19,18 @@ import time
 from hostpeer import HostPeer
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(TOP, "build")
+# Kernel reports that fail a guest.  Lockdep's and RCU's reports begin with
+# WARNING: (named here as well); hung tasks, soft lockups (which also say
+# BUG:) and kmemleak's findings (init.sh prints them) do not.
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
-                     r"Call Trace:|UBSAN:|KASAN:")
+                     r"Call Trace:|UBSAN:|KASAN:|"
+                     r"possible circular locking dependency|"
+                     r"possible recursive locking|inconsistent lock state|"
+                     r"suspicious RCU usage|possible irq lock inversion|"
+                     r"DEBUG_LOCKS_WARN_ON|ODEBUG:|"
+                     r"INFO: task .* blocked for more than|soft lockup|"
+                     r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
 
 
@@ -30,16 +40,16 @@ class Result:
 
 
 class Server:
-    """Our ivshm-server on a socket in workdir."""
+    """Our ivshm-server on a socket in workdir, with its default memory
+    (a sealed memfd, which QEMU must map like any other)."""
 
-    def __init__(self, workdir, size="4M", vectors=4):
-        self.path = os.path.join(workdir, "ivshm.sock")
-        self.shm_name = "ivshm-test-%d-%d" % (os.getpid(), id(self) % 9973)
+    def __init__(self, workdir, size="4M", vectors=4, name="ivshm"):
+        self.path = os.path.join(workdir, name + ".sock")
         binary = os.environ.get("IVSHM_SERVER",
                                 os.path.join(TOP, "build/tools/ivshm-server"))
-        self.log = open(os.path.join(workdir, "server.log"), "w")
+        self.log = open(os.path.join(workdir, name + "-server.log"), "w")
         self.proc = subprocess.Popen(
-            [binary, "-F", "-S", self.path, "-M", self.shm_name, "-l", size,
+            [binary, "-F", "-S", self.path, "-l", size,
              "-n", str(vectors), "-v"],
             stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -58,9 +68,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
-        for p in (self.path, "/dev/shm/" + self.shm_name):
-            if os.path.exists(p):
-                os.unlink(p)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 class LibHost:
@@ -111,6 +120,54 @@ class PlainShm:
             os.unlink(self.path)
 
 
+class Kernel:
+    """A kernel the guests boot, by release.  One of ours when BUILD/kernels/
+    KVER exists (the Makefile links the debug-kernel lane's cache there:
+    bzImage, config, modules.* and build/, the tree M= builds use), else a
+    Debian one: /boot/vmlinuz-KVER, /lib/modules/KVER and
+    /usr/src/linux-headers-KVER.  Its .config says what the guest must
+    show: lockdep active, kmemleak scanned."""
+
+    def __init__(self, kver):
+        self.kver = kver
+        own = os.path.join(BUILD, "kernels", kver)
+        if os.path.isdir(own):
+            self.image = os.path.join(own, "bzImage")
+            self.moddir = own
+            self.kdir = os.path.join(own, "build")
+        else:
+            self.image = "/boot/vmlinuz-" + kver
+            self.moddir = "/lib/modules/" + kver
+            self.kdir = "/usr/src/linux-headers-" + kver
+        self.config = {}
+        with open(os.path.join(self.kdir, ".config")) as f:
+            for line in f:
+                k, eq, v = line.strip().partition("=")
+                if eq and k.startswith("CONFIG_"):
+                    self.config[k[7:]] = v
+
+    def has(self, option):
+        return self.config.get(option) == "y"
+
+    def guest_checks(self):
+        """The "#GUEST" lines the guest must print: what init.sh finds
+        in a kernel with lockdep or kmemleak (init.sh's guess could
+        silently pass; the .config cannot)."""
+        want = []
+        if self.has("PROVE_LOCKING"):
+            want += ["#GUEST lockdep-start debug_locks=1",
+                     "#GUEST lockdep-end debug_locks=1"]
+        if self.has("DEBUG_KMEMLEAK"):
+            want += ["#GUEST kmemleak scanned"]
+        return want
+
+    def slowdown(self):
+        """How many times longer guests and their tests may take (guests
+        see it as ivshmtest.slow): KASAN, lockdep and kmemleak slow TCG
+        guests down about 5 times (boot to udev settled: 25 s, not 5 s)."""
+        return 5 if self.has("KASAN") or self.has("PROVE_LOCKING") else 1
+
+
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
                  append="", memory=384, smp=1):
@@ -124,19 +181,24 @@ class Guest:
         self.in_dmesg = False
         self.current = None
         self.ended = {}
+        self.kernel = Kernel(kver)
+        self.checks = []
         cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
                "-serial", "stdio", "-serial", "file:" + self.console,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-               "-kernel", "/boot/vmlinuz-" + kver, "-initrd", initrd,
+               "-kernel", self.kernel.image, "-initrd", initrd,
                "-append", "console=ttyS1 loglevel=7 panic=-1 "
-               "ivshmtest.run=%s %s" % (",".join(tests), append)]
+               "ivshmtest.run=%s ivshmtest.slow=%d %s"
+               % (",".join(tests), self.kernel.slowdown(), append)]
         # TCG unless asked: a /dev/kvm that exists may still not work
         # (nested virtualisation), and the tests must not depend on it.
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
         for d in devices:
             cmd += d
+        # Everything the guest prints on ttyS0 (TAP, requests), kept.
+        self.tests_log = open(os.path.join(workdir, name + "-tests.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=open(self.console + ".qemu", "w"),
@@ -150,6 +212,7 @@ class Guest:
             return []
         if not data:
             self.done = True
+        self.tests_log.write(data)
         self.buf += data
         *lines, self.buf = self.buf.split(b"\n")
         return [ln.decode(errors="replace").rstrip("\r") for ln in lines]
@@ -162,33 +225,84 @@ class Guest:
         if self.qmp_sock is None:
             self.qmp_sock = socket.socket(socket.AF_UNIX)
             self.qmp_sock.connect(self.qmp_path)
-            self.qmp_file = self.qmp_sock.makefile("rw")
-            self.qmp_file.readline()
+            self.qmp_buf = b""
+            self.qmp_events = []
+            self._qmp_msg(time.monotonic() + 30)
             self._qmp_send("qmp_capabilities")
         return self._qmp_send(command, **args)
 
+    def _qmp_msg(self, deadline):
+        """The next QMP message, or None at the deadline.  A guest whose
+        removal hangs must not hang the harness: never block past it."""
+        while b"\n" not in self.qmp_buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.qmp_sock], [], [],
+                                              left)[0]:
+                return None
+            data = self.qmp_sock.recv(65536)
+            if not data:
+                raise RuntimeError("QMP connection closed")
+            self.qmp_buf += data
+        line, self.qmp_buf = self.qmp_buf.split(b"\n", 1)
+        return json.loads(line)
+
     def _qmp_send(self, command, **args):
-        self.qmp_file.write(json.dumps({"execute": command,
-                                        "arguments": args}) + "\n")
-        self.qmp_file.flush()
+        self.qmp_sock.sendall((json.dumps({"execute": command,
+                                           "arguments": args}) +
+                               "\n").encode())
         while True:
-            msg = json.loads(self.qmp_file.readline())
+            msg = self._qmp_msg(time.monotonic() + 30)
+            if msg is None:
+                raise RuntimeError("QMP: no answer to " + command)
             if "return" in msg or "error" in msg:
                 return msg
+            self.qmp_events.append(msg)
 
-    def qmp_wait_event(self, event, timeout):
+    def qmp_wait_event(self, event, timeout, device=None):
+        """Wait for @event (about @device, if given); events that arrived
+        meanwhile are kept, so a late one is not taken for a later one."""
         deadline = time.monotonic() + timeout
-        self.qmp_sock.settimeout(timeout)
-        while time.monotonic() < deadline:
-            line = self.qmp_file.readline()
-            if line and json.loads(line).get("event") == event:
-                return True
-        return False
+        while True:
+            for m in self.qmp_events:
+                if m.get("event") == event and (
+                        device is None or
+                        m.get("data", {}).get("device") == device):
+                    self.qmp_events.remove(m)
+                    return True
+            msg = self._qmp_msg(deadline)
+            if msg is None:
+                return False
+            self.qmp_events.append(msg)
+
+    def fds(self):
+        try:
+            return {int(f) for f in os.listdir("/proc/%d/fd" % self.proc.pid)}
+        except OSError:
+            return set()
+
+    def park_fds(self, freed):
+        """QEMU 7.2 under TCG leaves the fd handlers of an unplugged
+        ivshmem-doorbell's own vectors registered after closing their
+        eventfds; whatever reuses such a number later (the next device's
+        chardev socket) calls the dead device's handler and crashes QEMU.
+        Take each freed number with a listening socket nobody connects to,
+        so that it is never readable."""
+        while freed - self.fds() and self.parked < 256:
+            self.parked += 1
+            cid = "park%d" % self.parked
+            r = self.qmp("chardev-add", id=cid, backend={
+                "type": "socket", "data": {
+                    "addr": {"type": "unix", "data": {"path": os.path.join(
+                        os.path.dirname(self.console), cid + ".sock")}},
+                    "server": True, "wait": False}})
+            if "error" in r:
+                return
 
     def kill(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self.tests_log.close()
         if self.qmp_sock:
             self.qmp_sock.close()
         for p in (self.qmp_path,):
@@ -223,6 +337,7 @@ class Requests:
         self.lib, self.server = lib, server
         self.guests = {g.name: g for g in guests}
         self.board = {}
+        self.chardevs = {}
         self.pending = []   # (guest, rid, words, deadline)
 
     def handle(self, guest, rid, words):
@@ -271,13 +386,25 @@ class Requests:
             self.peer.pump(0.2)
             return " ".join(str(p) for p in sorted(self.peer.peers)) or "-"
         if cmd == "unplug":             # unplug DEVID
+            before = guest.fds()
             r = guest.qmp("device_del", id=w[1])
             if "error" in r:
                 return "error " + r["error"]["desc"]
-            return "ok" if guest.qmp_wait_event("DEVICE_DELETED", 30) \
-                else "error no DEVICE_DELETED"
+            if not guest.qmp_wait_event("DEVICE_DELETED", 30, w[1]):
+                return "error no DEVICE_DELETED"
+            # Its connection to the server too (as libvirt does), or the
+            # server keeps the peer and sends its eventfds to every new
+            # device.  A plain device has none: "ch-plain0" is not found.
+            r = guest.qmp("chardev-remove",
+                          id=self.chardevs.get(w[1], "ch-" + w[1]))
+            if "error" in r and w[1] in self.chardevs:
+                return "error chardev-remove: " + r["error"]["desc"]
+            guest.park_fds(before - guest.fds())
+            return "ok"
         if cmd == "plug":               # plug DEVID
             spec = self.devices[w[1]]
+            if callable(spec):          # new ids for each plug
+                spec = spec()
             if "object" in spec:
                 r = guest.qmp("object-add", **spec["object"])
                 if "error" in r:
@@ -286,6 +413,7 @@ class Requests:
                 r = guest.qmp("chardev-add", **spec["chardev"])
                 if "error" in r:
                     return "error " + r["error"]["desc"]
+                self.chardevs[w[1]] = spec["chardev"]["id"]
             r = guest.qmp("device_add", **spec["device"])
             return "ok" if "return" in r else "error " + r["error"]["desc"]
         if cmd == "lib":                # lib COMMAND...: the library peer
@@ -310,6 +438,7 @@ class Requests:
 def run_guests(guests, requests, prefix, timeout):
     """Drive guests until all power off; return a list of Results."""
     results = []
+    timeout *= max(g.kernel.slowdown() for g in guests)
     deadline = time.monotonic() + timeout
     live = list(guests)
     while live and time.monotonic() < deadline:
@@ -337,11 +466,31 @@ def run_guests(guests, requests, prefix, timeout):
                 results.append(Result("%s%s:%s" % (prefix, g.name, t), "fail",
                                       "did not run to completion"))
         log = "".join(open(g.console, errors="replace").readlines())
-        bad = [ln for ln in (log.splitlines() + g.dmesg) if BAD_LOG.search(ln)]
+        bad = _distinct([ln for ln in (log.splitlines() + g.dmesg)
+                         if BAD_LOG.search(ln)])
         results.append(Result("%s%s:kernel-log-clean" % (prefix, g.name),
                               "fail" if bad else "pass",
                               "\n".join(bad[:20])))
+        if g.kernel.guest_checks() and not g.killed:
+            lacking = [c for c in g.kernel.guest_checks()
+                       if c not in g.checks]
+            results.append(Result(
+                "%s%s:debug-checks-ran" % (prefix, g.name),
+                "fail" if lacking else "pass",
+                "missing: %s\nseen: %s" % (lacking, g.checks)))
     return results
+
+
+def _distinct(lines):
+    """Each report once, whatever its timestamp, so that a repeated report
+    does not hide the others."""
+    seen, out = set(), []
+    for ln in lines:
+        key = re.sub(r"^\[\s*[\d.]+\]\s*|0x[0-9a-f]+", "", ln)
+        if key not in seen:
+            seen.add(key)
+            out.append(ln)
+    return out
 
 
 def _line(g, line, requests, results, prefix):
@@ -353,6 +502,13 @@ def _line(g, line, requests, results, prefix):
         g.in_dmesg = False
     elif g.in_dmesg:
         g.dmesg.append(line)
+    elif line.startswith("#GUEST "):
+        g.checks.append(line)
+        if line == "#GUEST done":
+            # Only poweroff is left, and it waits for every device's lock:
+            # a removal wedged in the kernel must not keep the harness
+            # waiting.
+            g.done = True
     elif line.startswith("#BEGIN "):
         g.current = line.split()[1]
         g.saw_tap = False
@@ -387,6 +543,7 @@ def _line(g, line, requests, results, prefix):
 
 
 Guest.failed_in_prog = False
+Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
 

@@ -91,7 +91,7 @@ void consumer_ready(struct run *r)
 
 void add_stats(struct ivshm_chan_stats *sum, const struct ivshm_chan *c)
 {
-	struct ivshm_chan_stats s;
+	struct ivshm_chan_stats s = { .size = sizeof(s) };
 
 	if (c && !ivshm_chan_stats(c, &s)) {
 		sum->notifies += s.notifies;
@@ -161,8 +161,13 @@ void efd_pair_close(struct efd_pair *p)
 
 void efd_signal(struct efd_pair *p, int consumer, struct ivshm_signal *sig)
 {
-	*sig = (struct ivshm_signal){ efd_notify, efd_wait, NULL,
-				      p->fd[consumer], &p->end[consumer] };
+	*sig = (struct ivshm_signal){
+		.size = sizeof(*sig),
+		.notify = efd_notify,
+		.wait = efd_wait,
+		.fd = p->fd[consumer],
+		.ctx = &p->end[consumer],
+	};
 }
 
 /* ---- the process pair ------------------------------------------------- */

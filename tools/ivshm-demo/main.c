@@ -27,6 +27,12 @@
 #define MAX_GUESTS	3
 #define RING_SIZE	(256u << 10)
 #define WAIT_MS		10000
+/*
+ * A guest "joins" when its QEMU connects to the server, before its kernel
+ * boots: the first echo may take a whole boot (half a minute for a TCG
+ * guest on a debug kernel), later ones WAIT_MS.
+ */
+#define BOOT_WAIT_MS	600000
 #define BURSTS		20	/* host pauses between bursts */
 
 struct msg {
@@ -80,12 +86,13 @@ static int run_guest(const char *target)
 	struct ivshm_chan *rx = NULL, *tx = NULL;
 	struct ivshm_region *reg = NULL;
 	unsigned char buf[65536];
-	struct ivshm_chan_stats st;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
 	char name[32];
 	uint64_t n = 0, expect = 0;
 	struct ivshm_dev *dev;
-	struct ivshm_signal sig;
-	struct ivshm_sigctx l;
+	struct ivshm_signal sig = { .size = sizeof(sig) };
+	struct ivshm_sigctx l = { .size = sizeof(l) };
+	int r;
 	double t0 = 0;
 	int id, host;
 	ssize_t len;
@@ -158,8 +165,9 @@ static int run_guest(const char *target)
 			return 1;
 		}
 		expect++;
-		if (ivshm_chan_send(tx, buf, len, WAIT_MS)) {
-			fprintf(stderr, "guest: send: %m\n");
+		r = ivshm_chan_send(tx, buf, len, WAIT_MS);
+		if (r) {
+			fprintf(stderr, "guest: send: %s\n", strerror(-r));
 			return 1;
 		}
 		n++;
@@ -199,9 +207,11 @@ static void *host_guest_thread(void *arg)
 	uint64_t sent = 0, per_burst, burst_end;
 	uint32_t hello[2] = { ivshm_peer_id(g->dev), g->link.rx_vector };
 	double t0;
+	int ret;
 
-	if (ivshm_chan_send(g->tx, hello, sizeof(hello), WAIT_MS)) {
-		g->err = errno;
+	ret = ivshm_chan_send(g->tx, hello, sizeof(hello), WAIT_MS);
+	if (ret) {
+		g->err = -ret;
 		return NULL;
 	}
 	t0 = 0;
@@ -237,7 +247,8 @@ static void *host_guest_thread(void *arg)
 		}
 		/* Collect echoes; block only when we cannot send. */
 		len = ivshm_chan_recv(g->rx, in, sizeof(in),
-				      r == -EAGAIN ? WAIT_MS : 0);
+				      r != -EAGAIN ? 0 :
+				      g->echoed ? WAIT_MS : BOOT_WAIT_MS);
 		if (len == -EAGAIN)
 			continue;
 		if (len < 0) {
@@ -326,12 +337,13 @@ static int run_host(const char *target, int nguests, uint64_t messages,
 	}
 
 	for (int i = 0; i < nguests; i++) {
-		struct ivshm_signal sig;
+		struct ivshm_signal sig = { .size = sizeof(sig) };
 		char name[32];
 
 		g[i] = (struct guest){ .dev = dev, .reg = reg, .index = i,
 				       .peer = joined[1 + i],
-				       .messages = messages, .size = size };
+				       .messages = messages, .size = size,
+				       .link.size = sizeof(g[i].link) };
 		ivshm_dev_signal(dev, g[i].peer, 0, 1 + i, &g[i].link, &sig);
 		snprintf(name, sizeof(name), "g2h.%d", g[i].peer);
 		g[i].rx = ivshm_chan_create(reg, name, RING_SIZE,
@@ -350,7 +362,8 @@ static int run_host(const char *target, int nguests, uint64_t messages,
 	for (int i = 0; i < nguests; i++)
 		pthread_create(&t[i], NULL, host_guest_thread, &g[i]);
 	for (int i = 0; i < nguests; i++) {
-		struct ivshm_chan_stats tx, rx;
+		struct ivshm_chan_stats tx = { .size = sizeof(tx) };
+		struct ivshm_chan_stats rx = { .size = sizeof(rx) };
 
 		pthread_join(t[i], NULL);
 		ivshm_chan_stats(g[i].tx, &tx);

@@ -14,11 +14,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ivshm.h>
+
 #define PROG			"ivshm-server"
-#define IVSHM_SERVER_VERSION	"0.1.0"
+/* the project's version (ivshm.h is its one source; no library code) */
+#define IVSHM_SERVER_VERSION	IVSHM_VERSION_STRING
 
 #define DEFAULT_SOCKET		"/tmp/ivshmem_socket"
-#define DEFAULT_SHM_NAME	"ivshmem"
 #define DEFAULT_SIZE		(4ULL << 20)
 #define DEFAULT_VECTORS		1
 #define MAX_VECTORS		1024
@@ -27,11 +29,15 @@
 #define MAX_PEERS		65536	/* peer ids are 0..65535 */
 #define MAX_SIZE		(1ULL << 62)
 
+/*
+ * Only a memfd can be sealed against resizing; every peer of the other
+ * kinds can be killed (SIGBUS) by anyone who can truncate the memory.
+ */
 enum shm_kind {
-	SHM_POSIX,	/* shm_open(name): -M, --shm-name (the default) */
+	SHM_MEMFD,	/* memfd_create(), sealed: --memfd (the default) */
+	SHM_POSIX,	/* shm_open(name): -M, --shm-name */
 	SHM_DIR,	/* unlinked temporary file in a directory: -m */
 	SHM_FILE,	/* a named file, kept: --shm-file */
-	SHM_MEMFD,	/* memfd_create(): --memfd */
 };
 
 struct config {
@@ -73,6 +79,7 @@ struct shm {
 	int fd;
 	uint64_t size;
 	char *unlink_name;	/* POSIX name to shm_unlink() on exit, or NULL */
+	bool sealed;		/* cannot shrink or grow (memfd seals) */
 	char desc[512];		/* for the start-up line */
 };
 int shm_setup(const struct config *cfg, struct shm *shm);

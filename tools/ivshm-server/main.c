@@ -196,6 +196,9 @@ int main(int argc, char **argv)
 	}
 	if (shm_setup(&cfg, &shm) < 0)
 		goto out;
+	if (!shm.sealed)
+		log_warn("the memory (%s) cannot be sealed: a process that truncates it kills the peers using it (SIGBUS); the default --memfd is sealed",
+			 shm.desc);
 	if (listener_setup(&cfg, &lis) < 0)
 		goto out;
 

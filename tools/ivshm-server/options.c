@@ -60,10 +60,12 @@ static void usage(FILE *f)
 "and host peers, speaking QEMU's ivshmem server protocol.\n"
 "\n"
 "  -S, --socket=PATH       UNIX socket to listen on (" DEFAULT_SOCKET ")\n"
-"  -M, --shm-name=NAME     POSIX shared memory object (default " DEFAULT_SHM_NAME ")\n"
-"  -m, --shm-dir=DIR       unlinked temporary file in DIR (e.g. hugetlbfs)\n"
-"      --shm-file=FILE     use (or create) FILE, never unlinked\n"
-"      --memfd             anonymous memory from memfd_create()\n"
+"      --memfd             anonymous memory from memfd_create(), sealed\n"
+"                          against resizing (the default)\n"
+"  -M, --shm-name=NAME     POSIX shared memory object NAME (not sealed)\n"
+"  -m, --shm-dir=DIR       unlinked temporary file in DIR (e.g. hugetlbfs;\n"
+"                          not sealed)\n"
+"      --shm-file=FILE     use (or create) FILE, never unlinked (not sealed)\n"
 "  -l, --size=SIZE         memory size, suffixes K M G T (default 4M);\n"
 "                          must be a power of two\n"
 "      --round-up          round SIZE up to a power of two instead of failing\n"
@@ -196,8 +198,8 @@ int parse_options(struct config *cfg, int argc, char **argv)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->socket_path = DEFAULT_SOCKET;
-	cfg->shm_kind = SHM_POSIX;
-	cfg->shm_name = DEFAULT_SHM_NAME;
+	cfg->shm_kind = SHM_MEMFD;
+	cfg->shm_name = NULL;
 	cfg->size = DEFAULT_SIZE;
 	cfg->vectors = DEFAULT_VECTORS;
 	cfg->max_peers = DEFAULT_MAX_PEERS;

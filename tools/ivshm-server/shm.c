@@ -175,12 +175,20 @@ static int shm_memfd(const struct config *cfg, struct shm *shm)
 		close(fd);
 		return -1;
 	}
-	/* No peer may resize the memory under the others (SIGBUS). */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
-		log_warn("cannot seal the memfd against resizing: %m");
+	/*
+	 * No peer may resize the memory under the others: shrinking it would
+	 * kill every peer that touches the lost pages (SIGBUS).  Writes stay
+	 * allowed, so QEMU and the peers map it as usual.
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		log_err("cannot seal the memfd against resizing: %m");
+		close(fd);
+		return -1;
+	}
 	shm->fd = fd;
 	shm->size = cfg->size;
-	snprintf(shm->desc, sizeof(shm->desc), "memfd");
+	shm->sealed = true;
+	snprintf(shm->desc, sizeof(shm->desc), "sealed memfd");
 	return 0;
 }
 

@@ -223,6 +223,8 @@ static int ep_open(struct endpoint *ep, const char *target, const char *name,
 	int r;
 
 	memset(ep, 0, sizeof(*ep));
+	ep->ctx.size = sizeof(ep->ctx);
+	ep->sig.size = sizeof(ep->sig);
 	ep->dev = open_target(target);
 	if (!ep->dev)
 		return EX_FAIL;

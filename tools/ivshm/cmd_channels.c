@@ -90,6 +90,7 @@ int cmd_channels(int argc, char **argv)
 		ivshm_close(dev);
 		return EX_FAIL;
 	}
+	ci[0].size = sizeof(ci[0]);
 	n = ivshm_region_channels(reg, ci, IVSHM_CHAN_MAX);
 	avail = ivshm_region_avail(reg);
 	ivshm_region_close(reg);

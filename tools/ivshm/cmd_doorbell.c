@@ -109,6 +109,7 @@ int cmd_wait(int argc, char **argv)
 		return fail_errno(ENOMEM, "wait");
 	}
 	if (any) {
+		ev[0].size = sizeof(ev[0]);
 		n = ivshm_wait_any(dev, ev, nvec, timeout);
 	} else {
 		r = ivshm_wait(dev, vector, timeout);

@@ -87,6 +87,7 @@ int cmd_info(int argc, char **argv)
 	const struct ivshm_devinfo *gi = NULL;
 	struct ivshm_devinfo *list = NULL;
 	const char *target, *backend, *mode;
+	struct ivshm_dev_info di = { .size = sizeof(di) };
 	struct region_state rs;
 	struct ivshm_dev *dev;
 	int opt, r, peer, vectors, npeers = -1, n = 0;
@@ -110,7 +111,7 @@ int cmd_info(int argc, char **argv)
 		npeers = ivshm_peers(dev, NULL, 0);
 	}
 	if (!strcmp(backend, "guest")) {
-		n = ivshm_list(&list);
+		n = ivshm_list(&list, sizeof(*list));
 		if (n > 0)
 			gi = guest_entry(target, list, n);
 	}
@@ -119,6 +120,8 @@ int cmd_info(int argc, char **argv)
 	else
 		mode = peer >= 0 ? "doorbell" : "plain";
 	region_probe(dev, &rs);
+	if (ivshm_dev_info(dev, &di) < 0)
+		di.backend = 0;
 
 	if (cli.json) {
 		json_obj_begin();
@@ -143,6 +146,11 @@ int cmd_info(int argc, char **argv)
 			json_null();
 		json_key("vectors");
 		json_i64(vectors < 0 ? 0 : vectors);
+		json_key("sealed");	/* null: device memory (guest) */
+		if (di.backend == IVSHM_BACKEND_GUEST)
+			json_null();
+		else
+			json_bool(di.flags & IVSHM_INFO_SEALED);
 		if (npeers >= 0) {
 			json_key("peers");
 			json_i64(npeers);
@@ -189,6 +197,12 @@ int cmd_info(int argc, char **argv)
 		else
 			printf("peer id:  - (no doorbells)\n");
 		printf("vectors:  %d\n", vectors < 0 ? 0 : vectors);
+		if (di.backend == IVSHM_BACKEND_GUEST)
+			printf("memory:   device BAR\n");
+		else if (di.flags & IVSHM_INFO_SEALED)
+			printf("memory:   sealed (cannot shrink)\n");
+		else
+			printf("memory:   not sealed (a process that truncates it kills this one: SIGBUS)\n");
 		if (npeers >= 0)
 			printf("peers:    %d other%s connected\n", npeers,
 			       npeers == 1 ? "" : "s");

@@ -22,7 +22,7 @@ static void list_json(const struct ivshm_devinfo *d, int n)
 		json_key("pci");
 		json_str(d->pci);
 		json_key("size");
-		json_u64(d->size);
+		json_u64(d->mem_size);
 		json_key("mode");
 		json_str(d->mode);
 		json_key("irq_mode");
@@ -62,7 +62,7 @@ static void list_text(const struct ivshm_devinfo *d, int n)
 			snprintf(peer, sizeof(peer), "-");
 		printf("%-12s %-13s %10s %-8s %-4s %5s %7u ",
 		       d->node ? d->node : d->name, d->pci ? d->pci : "-",
-		       human_size(d->size, sz, sizeof(sz)),
+		       human_size(d->mem_size, sz, sizeof(sz)),
 		       d->mode ? d->mode : "-",
 		       d->irq_mode ? d->irq_mode : "-", peer, d->vectors);
 		if (!d->links || !d->links[0])
@@ -88,7 +88,7 @@ int cmd_list(int argc, char **argv)
 			return r;
 	if (optind != argc)
 		return usage_err("list takes no arguments");
-	n = ivshm_list(&list);
+	n = ivshm_list(&list, sizeof(*list));
 	if (n < 0)
 		return fail_errno(n, "cannot list devices");
 	if (cli.json)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -175,6 +176,15 @@ struct ivshm_dev *open_target(const char *target)
 		err_msg("cannot open %s: %s (not an ivshm device)", target,
 			strerror(err));
 		break;
+	case EMFILE: {
+		struct rlimit rl = { 0, 0 };
+
+		getrlimit(RLIMIT_NOFILE, &rl);
+		err_msg("cannot open %s: %s: a peer of ivshm-server holds one fd per peer and vector, more than the hard limit of %llu open files allows; raise it (ulimit -Hn, LimitNOFILE=)",
+			target, strerror(err),
+			(unsigned long long)rl.rlim_max);
+		break;
+	}
 	default:
 		err_msg("cannot open %s: %s", target, strerror(err));
 		break;
