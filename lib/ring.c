@@ -93,6 +93,25 @@ static inline uint64_t align_up(uint64_t x, uint64_t a)
 	return (x + a - 1) & ~(a - 1);
 }
 
+/*
+ * The bytes that the record with header @h at ring offset @off spans: a
+ * message (1..max_msg bytes, not past the end of the ring), or a padding
+ * record (not at offset 0, exactly to the end of the ring).  0 if @h is
+ * neither.
+ */
+static inline uint64_t rec_span(const struct ivshm_chan *c, uint64_t h,
+				uint64_t off)
+{
+	uint64_t hlen = (uint32_t)h, to_end = c->size - off;
+	uint32_t flags = (uint32_t)(h >> 32);
+
+	if (likely(!flags))
+		return hlen - 1 < c->max_msg && rec_size(hlen) <= to_end ?
+		       rec_size(hlen) : 0;
+	return flags == IVSHM_REC_PAD && off && hlen + IVSHM_REC_HDR == to_end ?
+	       to_end : 0;
+}
+
 /* ---- region ---------------------------------------------------------- */
 
 static struct ivshm_rgn_hdr *rgn(const struct ivshm_region *r)
@@ -642,8 +661,7 @@ out:
  */
 static int prod_resume(struct ivshm_chan *c, uint64_t cons, uint64_t *prod)
 {
-	uint64_t at = cons, off, to_end, rec, h;
-	uint32_t hlen, flags;
+	uint64_t at = cons, span, h;
 
 	/* bounded: prod - cons <= ring size, and each record is >= 8 bytes */
 	while (at != *prod) {
@@ -654,20 +672,10 @@ static int prod_resume(struct ivshm_chan *c, uint64_t cons, uint64_t *prod)
 					      memory_order_relaxed);
 			break;
 		}
-		off = at & c->mask;
-		to_end = c->size - off;
-		hlen = (uint32_t)h;
-		flags = (uint32_t)(h >> 32);
-		if (flags == IVSHM_REC_PAD && off &&
-		    (uint64_t)hlen + IVSHM_REC_HDR == to_end)
-			rec = to_end;
-		else if (!flags && (uint64_t)hlen - 1 < c->max_msg)
-			rec = rec_size(hlen);
-		else
+		span = rec_span(c, h, at & c->mask);
+		if (!span || span > *prod - at)
 			return -EPROTO;
-		if (rec > to_end || rec > *prod - at)
-			return -EPROTO;
-		at += rec;
+		at += span;
 	}
 	return 0;
 }
@@ -1070,8 +1078,7 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 static inline int peek_once(struct ivshm_chan *c, const void **data,
 			    size_t *len)
 {
-	uint64_t off, room, to_end, h, rec;
-	uint32_t hlen, flags;
+	uint64_t off, room, h, span;
 
 	for (;;) {
 		off = c->rd & c->mask;
@@ -1086,25 +1093,15 @@ static inline int peek_once(struct ivshm_chan *c, const void **data,
 		 * the zero word after its last record.
 		 */
 		room = c->rel + c->size - c->rd - IVSHM_REC_HDR;
-		to_end = c->size - off;
-		hlen = (uint32_t)h;
-		flags = (uint32_t)(h >> 32);
-		if (unlikely(flags)) {
-			/* at most once: a padding record ends at offset 0 */
-			if (flags != IVSHM_REC_PAD || off == 0 ||
-			    (uint64_t)hlen + IVSHM_REC_HDR != to_end ||
-			    to_end > room)
-				return chan_broken(c);
-			c->rd += to_end;
-			continue;
-		}
-		rec = rec_size(hlen);
-		if (unlikely((uint64_t)hlen - 1 >= c->max_msg ||
-			     rec > room || rec > to_end))
+		span = rec_span(c, h, off);
+		if (unlikely(!span || span > room))
 			return chan_broken(c);
+		c->rd += span;
+		/* a padding record: at most once, it ends at offset 0 */
+		if (unlikely(h >> 32))
+			continue;
 		*data = c->data + off + IVSHM_REC_HDR;
-		*len = hlen;
-		c->rd += rec;
+		*len = (uint32_t)h;
 		c->held++;
 		return 0;
 	}
