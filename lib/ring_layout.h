@@ -108,7 +108,10 @@ struct ivshm_chn_hdr {
 	_Atomic uint32_t gen;		/* == descriptor generation */
 	uint32_t flags;			/* 0 */
 	uint32_t reserved0[23];
-	/* line 2 (128): producer index, written by the producer only */
+	/*
+	 * line 2 (128): producer index, written by the producer only; read
+	 * at attach and by enumeration (record headers publish records)
+	 */
 	_Atomic uint64_t prod_idx;
 	uint64_t pad1[15];
 	/* line 4 (256): consumer index, written by the consumer only */
