@@ -686,7 +686,9 @@ struct ivshm_chan_stats {
 	uint32_t reserved;
 	uint64_t notifies;	/* doorbells rung for the peer */
 	uint64_t waits;		/* calls that had to wait (spin or sleep) */
-	uint64_t sleeps;	/* signal->wait calls (or polling sleeps) */
+	uint64_t sleeps;	/* waits that slept (on the doorbell, or in
+				 * polling sleeps): one per wait, however
+				 * many slices or early wakes it took */
 	uint64_t backstops;	/* sleeps ended by their re-check timeout with
 				 * the ring ready: a lost doorbell (never, if
 				 * the protocol is right) */

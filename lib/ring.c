@@ -7,25 +7,29 @@
  * Trust: the peer may write anything anywhere in the region at any time.
  * Geometry (ring base, size, mask, max message) is validated once at
  * create/attach and kept in the process-local handle.  Each side keeps its
- * own index privately and only ever stores it to shared memory; the peer's
- * index is loaded, checked (monotonic, within the ring, 8-aligned) and
- * cached privately.  Record headers are loaded once into locals (one 8-byte
- * load) and validated against what the peer has published and against the
- * end of the ring.  A violation sets a sticky error (-EPROTO) on the handle.
+ * own index privately and only ever stores it to shared memory; the
+ * consumer index is loaded by the producer, checked (monotonic, within
+ * what was published, 8-aligned) and cached privately.  Record headers are
+ * loaded once into locals (one 8-byte load) and validated against the end
+ * of the ring and the room a producer may have used.  A violation sets a
+ * sticky error (-EPROTO) on the handle.
  *
- * Ordering: the producer writes records, then publishes prod_idx with a
- * release store; the consumer loads it with acquire.  The consumer reads
- * records, then publishes cons_idx with a release store; the producer loads
- * it with acquire.  Reserving, writing, peeking and reading have no fences
- * and no locked instructions.
+ * Ordering: a record's header publishes it.  The producer keeps a zero
+ * word at its position; commit writes the zero word after the batch and
+ * prod_idx (for attach and enumeration), then the batch's first header
+ * with a release store.  The consumer loads the header at its position
+ * with acquire: the line it polls is the record's own.  It publishes
+ * cons_idx with a release store after reading; the producer loads it with
+ * acquire.  Reserving, writing, peeking and reading have no fences and no
+ * locked instructions.
  *
  * Sleeping and waking: ring_wake.c (one file, readable alone).  Each
- * publish of an index pays one full fence (wake_publish) when this side
- * has a doorbell to ring: it is what makes "publish, then look whether
- * the peer sleeps" safe against a peer that announces sleep at the same
- * moment (Dekker's pattern; the proof is in docs/wire-format.md).
- * Batching (several reservations or peeks per commit or release) pays it
- * once per batch.
+ * publication pays one full fence (wake_publish) when this side has a
+ * doorbell to ring: it is what makes "publish, then look whether the peer
+ * sleeps" safe against a peer that announces sleep at the same moment
+ * (Dekker's pattern; the proof is in docs/wire-format.md).  Batching
+ * (several reservations or peeks per commit or release) pays it once per
+ * batch.
  */
 #include <errno.h>
 #include <sched.h>
@@ -87,6 +91,25 @@ static inline bool is_pow2(uint64_t x)
 static inline uint64_t align_up(uint64_t x, uint64_t a)
 {
 	return (x + a - 1) & ~(a - 1);
+}
+
+/*
+ * The bytes that the record with header @h at ring offset @off spans: a
+ * message (1..max_msg bytes, not past the end of the ring), or a padding
+ * record (not at offset 0, exactly to the end of the ring).  0 if @h is
+ * neither.
+ */
+static inline uint64_t rec_span(const struct ivshm_chan *c, uint64_t h,
+				uint64_t off)
+{
+	uint64_t hlen = (uint32_t)h, to_end = c->size - off;
+	uint32_t flags = (uint32_t)(h >> 32);
+
+	if (likely(!flags))
+		return hlen - 1 < c->max_msg && rec_size(hlen) <= to_end ?
+		       rec_size(hlen) : 0;
+	return flags == IVSHM_REC_PAD && off && hlen + IVSHM_REC_HDR == to_end ?
+	       to_end : 0;
 }
 
 /* ---- region ---------------------------------------------------------- */
@@ -607,6 +630,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 init:
 	chan_setup(c, ch, ring_size, gen, role, sig);
 	chan_init_hdr(ch, ring_size, gen, role);
+	/* no record at position 0 yet */
+	atomic_store_explicit(rec_word(c, 0), IVSHM_REC_NONE,
+			      memory_order_relaxed);
 	c->my_epoch = 1;
 	atomic_store_explicit(&h->desc[i].state,
 			      IVSHM_DESC_WORD(gen, IVSHM_DESC_READY),
@@ -621,6 +647,37 @@ out:
 	free(c);
 	errno = err;
 	return NULL;
+}
+
+/*
+ * Where a producer that attaches goes on: at the end of what was
+ * published.  Follow the records from cons_idx (checked like the
+ * consumer checks them) to the zero word after the last one.  prod_idx,
+ * stored before each publishing header, is there or beyond: a predecessor
+ * that died between the two stores leaves prod_idx past a batch that no
+ * header published, and that batch is dropped like an uncommitted one.
+ * On return *@prod is the position (also stored in prod_idx); -EPROTO if
+ * the records do not lead there.
+ */
+static int prod_resume(struct ivshm_chan *c, uint64_t cons, uint64_t *prod)
+{
+	uint64_t at = cons, span, h;
+
+	/* bounded: prod - cons <= ring size, and each record is >= 8 bytes */
+	while (at != *prod) {
+		h = atomic_load_explicit(rec_word(c, at), memory_order_acquire);
+		if (h == IVSHM_REC_NONE) {
+			*prod = at;
+			atomic_store_explicit(c->my_idx, at,
+					      memory_order_relaxed);
+			break;
+		}
+		span = rec_span(c, h, at & c->mask);
+		if (!span || span > *prod - at)
+			return -EPROTO;
+		at += span;
+	}
+	return 0;
 }
 
 IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
@@ -706,8 +763,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		errno = EPROTO;
 		return NULL;
 	}
-	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
+	/* cons first: a consumer never releases past the prod_idx it follows */
 	cons = atomic_load_explicit(&ch->cons_idx, memory_order_acquire);
+	prod = atomic_load_explicit(&ch->prod_idx, memory_order_acquire);
 	if ((prod | cons) & 7 || prod - cons > ring) {
 		errno = EPROTO;
 		return NULL;
@@ -746,11 +804,17 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 					     memory_order_relaxed) | 1) + 1;
 	atomic_store_explicit(&evt->sleep, c->sleep_seq, memory_order_relaxed);
 	if (role == IVSHM_CHAN_PRODUCER) {
+		if (prod_resume(c, cons, &prod) < 0) {
+			atomic_compare_exchange_strong(&evt->epoch, &ne,
+						       ne + 1);
+			free(c);
+			errno = EPROTO;
+			return NULL;
+		}
 		c->head = c->pub = prod;
 		c->cons_cache = cons;
 	} else {
 		c->rd = c->rel = cons;
-		c->prod_cache = prod;
 	}
 	return c;
 }
@@ -816,67 +880,128 @@ int check_peer(struct ivshm_chan *c)
 
 /* ---- producer -------------------------------------------------------- */
 
-#define CHECK_ROLE(c, r)						\
+/* The handle, its role and its sticky error: every call starts here. */
+#define CHECK_HANDLE(c, r)						\
 	do {								\
 		if (unlikely(!(c) || (c)->role != (r)))			\
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+	} while (0)
+
+/* ... and whether it still owns its side (commit and release check that
+ * themselves, right before they publish). */
+#define CHECK_ROLE(c, r)						\
+	do {								\
+		CHECK_HANDLE(c, r);					\
 		if (unlikely(chan_current(c)))				\
 			return fail(ECONNRESET);			\
 	} while (0)
 
-static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
-			     int timeout_ms)
+/*
+ * Write the header @h of the record at @pos.  The first record after pub
+ * keeps its header private until commit (its word stays the zero that
+ * stops the consumer); the others are stored now, where the consumer
+ * cannot look before it has read that first header.
+ */
+static inline void put_hdr(struct ivshm_chan *c, uint64_t pos, uint64_t h)
 {
-	uint64_t rec, off, to_end, need;
+	if (pos == c->pub)
+		c->pend = h;
+	else
+		atomic_store_explicit(rec_word(c, pos), h,
+				      memory_order_relaxed);
+}
+
+/*
+ * Reserve @len bytes at head, the room being known (after a padding
+ * record if the message does not fit before the end of the ring).
+ */
+static inline void reserve_at_head(struct ivshm_chan *c, size_t len,
+				   uint64_t rec, void **data)
+{
+	uint64_t off = c->head & c->mask, to_end = c->size - off;
+
+	if (rec > to_end) {
+		/* padding record up to the end of the ring */
+		put_hdr(c, c->head, (to_end - IVSHM_REC_HDR) |
+			((uint64_t)IVSHM_REC_PAD << 32));
+		c->head += to_end;
+		off = 0;
+	}
+	put_hdr(c, c->head, len);
+	c->head += rec;
+	*data = c->data + off + IVSHM_REC_HDR;
+}
+
+/* The record (after a padding record), and the zero word after it. */
+static inline uint64_t reserve_need(const struct ivshm_chan *c, uint64_t rec)
+{
+	uint64_t to_end = c->size - (c->head & c->mask);
+
+	return (rec <= to_end ? rec : to_end + rec) + IVSHM_REC_HDR;
+}
+
+/* do_reserve without the room it knew of: look again, maybe wait. */
+static int __attribute__((noinline)) reserve_slow(struct ivshm_chan *c,
+		size_t len, void **data, int timeout_ms)
+{
+	uint64_t rec = rec_size(len), need = reserve_need(c, rec);
 	int r;
 
-	if (unlikely(len - 1 >= c->max_msg))
-		return fail(len ? EMSGSIZE : EINVAL);
-	rec = rec_size(len);
-	off = c->head & c->mask;
-	to_end = c->size - off;
-	need = rec <= to_end ? rec : to_end + rec;
 	r = prod_space(c, need);
-	if (unlikely(r <= 0)) {
-		if (r < 0)
-			return r;
+	if (r < 0)
+		return r;
+	if (!r) {
 		if (c->head != c->pub)
 			timeout_ms = 0;
 		r = chan_wait(c, need, timeout_ms);
 		if (r < 0)
 			return r;
 	}
-	if (rec > to_end) {
-		/* padding record up to the end of the ring */
-		*(uint64_t *)(c->data + off) =
-			(to_end - IVSHM_REC_HDR) |
-			((uint64_t)IVSHM_REC_PAD << 32);
-		c->head += to_end;
-		off = 0;
-	}
-	*(uint64_t *)(c->data + off) = len;
-	c->head += rec;
-	*data = c->data + off + IVSHM_REC_HDR;
+	reserve_at_head(c, len, rec, data);
+	return 0;
+}
+
+/* The fast path calls nothing, so it saves no registers. */
+static inline int do_reserve(struct ivshm_chan *c, size_t len, void **data,
+			     int timeout_ms)
+{
+	uint64_t rec;
+
+	if (unlikely(len - 1 >= c->max_msg))
+		return fail(len ? EMSGSIZE : EINVAL);
+	rec = rec_size(len);
+	if (unlikely(c->head + reserve_need(c, rec) - c->cons_cache > c->size))
+		return reserve_slow(c, len, data, timeout_ms);
+	reserve_at_head(c, len, rec, data);
 	return 0;
 }
 
 /*
- * Publish the reservations.  A handle that was replaced (TAKEOVER, RESET)
- * publishes nothing: checked right before the store, after the records
- * were written (see "Takeover and reset" in docs/wire-format.md).
+ * Publish the reservations: the zero word after them (where the consumer
+ * stops next), prod_idx (for attach and enumeration; before the header,
+ * so that cons_idx never passes it), then the first record's header,
+ * which makes them all visible.  A handle that was replaced (TAKEOVER,
+ * RESET) publishes nothing: checked first, after the records were written
+ * and right before the stores (see "Takeover and reset" in
+ * docs/wire-format.md).
  */
 static inline int do_commit(struct ivshm_chan *c)
 {
-	if (c->head == c->pub)
-		return 0;
+	uint64_t pos = c->pub;
+
 	if (unlikely(chan_current(c))) {
-		c->head = c->pub;
+		c->head = pos;
 		return fail(ECONNRESET);
 	}
+	if (c->head == pos)
+		return 0;
+	atomic_store_explicit(rec_word(c, c->head), IVSHM_REC_NONE,
+			      memory_order_relaxed);
+	atomic_store_explicit(c->my_idx, c->head, memory_order_relaxed);
 	c->pub = c->head;
-	wake_publish(c, c->pub);
+	wake_publish(c, rec_word(c, pos), c->pend, c->pub);
 	return 0;
 }
 
@@ -891,7 +1016,7 @@ IVSHM_EXPORT int ivshm_chan_reserve(struct ivshm_chan *c, size_t len,
 
 IVSHM_EXPORT int ivshm_chan_commit(struct ivshm_chan *c)
 {
-	CHECK_ROLE(c, IVSHM_CHAN_PRODUCER);
+	CHECK_HANDLE(c, IVSHM_CHAN_PRODUCER);
 	return do_commit(c);
 }
 
@@ -949,62 +1074,76 @@ IVSHM_EXPORT int ivshm_chan_send_many(struct ivshm_chan *c,
 
 /* ---- consumer -------------------------------------------------------- */
 
-static inline int do_peek(struct ivshm_chan *c, const void **data,
-			  size_t *len, int timeout_ms)
+/* The record at rd: 0 (*data, *len set), 1 (nothing yet), <0 broken. */
+static inline int peek_once(struct ivshm_chan *c, const void **data,
+			    size_t *len)
 {
-	uint64_t off, avail, to_end, h, rec;
-	uint32_t hlen, flags;
-	int r;
+	uint64_t off, room, h, span;
 
 	for (;;) {
-		if (c->rd == c->prod_cache) {
-			r = cons_fetch(c);
-			if (unlikely(r <= 0)) {
-				if (r < 0)
-					return r;
-				r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
-				if (r < 0)
-					return r;
-			}
-		}
 		off = c->rd & c->mask;
-		avail = c->prod_cache - c->rd;
-		to_end = c->size - off;
-		h = *(const volatile uint64_t *)(c->data + off);
-		hlen = (uint32_t)h;
-		flags = (uint32_t)(h >> 32);
-		if (unlikely(flags)) {
-			if (flags != IVSHM_REC_PAD || off == 0 ||
-			    (uint64_t)hlen + IVSHM_REC_HDR != to_end ||
-			    to_end > avail)
-				return chan_broken(c);
-			c->rd += to_end;
-			continue;
-		}
-		rec = rec_size(hlen);
-		if (unlikely((uint64_t)hlen - 1 >= c->max_msg ||
-			     rec > avail || rec > to_end))
+		/* one load: the publication and the record's geometry */
+		h = atomic_load_explicit(rec_word(c, c->rd),
+					 memory_order_acquire);
+		if (h == IVSHM_REC_NONE)
+			return 1;
+		/*
+		 * What a producer may have written from rd on: up to the
+		 * ring size past what we released, the last 8 bytes being
+		 * the zero word after its last record.
+		 */
+		room = c->rel + c->size - c->rd - IVSHM_REC_HDR;
+		span = rec_span(c, h, off);
+		if (unlikely(!span || span > room))
 			return chan_broken(c);
+		c->rd += span;
+		/* a padding record: at most once, it ends at offset 0 */
+		if (unlikely(h >> 32))
+			continue;
 		*data = c->data + off + IVSHM_REC_HDR;
-		*len = hlen;
-		c->rd += rec;
+		*len = (uint32_t)h;
 		c->held++;
 		return 0;
 	}
+}
+
+/* do_peek found nothing: wait (or EAGAIN) and look again. */
+static int __attribute__((noinline)) peek_slow(struct ivshm_chan *c,
+		const void **data, size_t *len, int timeout_ms)
+{
+	int r;
+
+	do {
+		r = chan_wait(c, 0, c->held ? 0 : timeout_ms);
+		if (r < 0)
+			return r;
+		r = peek_once(c, data, len);
+	} while (r > 0);
+	return r;
+}
+
+static inline int do_peek(struct ivshm_chan *c, const void **data,
+			  size_t *len, int timeout_ms)
+{
+	int r = peek_once(c, data, len);
+
+	if (likely(r <= 0))
+		return r;
+	return peek_slow(c, data, len, timeout_ms);
 }
 
 /* Free what was peeked; a replaced handle frees nothing (as do_commit). */
 static inline int do_release(struct ivshm_chan *c)
 {
 	c->held = 0;
-	if (c->rd == c->rel)
-		return 0;
 	if (unlikely(chan_current(c))) {
 		c->rd = c->rel;
 		return fail(ECONNRESET);
 	}
+	if (c->rd == c->rel)
+		return 0;
 	c->rel = c->rd;
-	wake_publish(c, c->rel);
+	wake_publish(c, c->my_idx, c->rel, c->rel);
 	return 0;
 }
 
@@ -1019,7 +1158,7 @@ IVSHM_EXPORT int ivshm_chan_peek(struct ivshm_chan *c, const void **data,
 
 IVSHM_EXPORT int ivshm_chan_release(struct ivshm_chan *c)
 {
-	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
+	CHECK_HANDLE(c, IVSHM_CHAN_CONSUMER);
 	return do_release(c);
 }
 
@@ -1028,8 +1167,8 @@ IVSHM_EXPORT ssize_t ivshm_chan_recv(struct ivshm_chan *c, void *buf,
 {
 	uint64_t rd;
 	unsigned int held;
-	const void *p;
-	size_t len;
+	const void *p = NULL;
+	size_t len = 0;
 	int r;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
@@ -1059,8 +1198,8 @@ IVSHM_EXPORT int ivshm_chan_recv_many(struct ivshm_chan *c, ivshm_chan_cb cb,
 {
 	uint64_t step = c ? c->size / 4 : 0;
 	unsigned int n = 0;
-	const void *p;
-	size_t len;
+	const void *p = NULL;
+	size_t len = 0;
 	int r, stop;
 
 	CHECK_ROLE(c, IVSHM_CHAN_CONSUMER);
@@ -1113,8 +1252,6 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		return fail(ECONNRESET);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
-		if (c->rd != c->prod_cache)
-			return 1;
 	} else {
 		/* wake on any space freed beyond what we last saw */
 		need = c->size - (c->head - c->cons_cache) + IVSHM_REC_HDR;

@@ -30,12 +30,13 @@ struct ivshm_chan {
 	int err;			/* sticky positive errno, or 0 */
 	/* producer */
 	uint64_t head;			/* reserved up to here (private) */
-	uint64_t pub;			/* published prod_idx */
+	uint64_t pub;			/* published up to here */
+	uint64_t pend;			/* header of the record at pub, kept
+					 * here until commit stores it */
 	uint64_t cons_cache;		/* last validated cons_idx */
 	/* consumer */
 	uint64_t rd;			/* peeked up to here */
 	uint64_t rel;			/* published cons_idx */
-	uint64_t prod_cache;		/* last validated prod_idx */
 	unsigned int held;		/* peeked, unreleased messages */
 	/* both */
 	uint32_t kicked;		/* peer sleep word we last rang for */
@@ -107,18 +108,21 @@ static inline int prod_space(struct ivshm_chan *c, uint64_t need)
 	return c->head + need - cons <= c->size;
 }
 
-/* Consumer: anything beyond rd?  1 yes, 0 no, <0 broken. */
+/* The record header word at ring position @idx. */
+static inline _Atomic uint64_t *rec_word(struct ivshm_chan *c, uint64_t idx)
+{
+	return (_Atomic uint64_t *)(void *)(c->data + (idx & c->mask));
+}
+
+/*
+ * Consumer: is a record published at rd?  Its header is the publication
+ * (acquire: the payload was written before it); do_peek validates it.
+ * 1 yes, 0 no.
+ */
 static inline int cons_fetch(struct ivshm_chan *c)
 {
-	uint64_t prod;
-
-	prod = atomic_load_explicit(c->peer_idx, memory_order_acquire);
-	/* prod_cache <= prod <= rel + size, modulo 2^64, 8-aligned */
-	if (unlikely(prod - c->prod_cache > c->rel + c->size - c->prod_cache ||
-		     (prod & 7) || chan_current(c)))
-		return chan_broken(c);
-	c->prod_cache = prod;
-	return prod != c->rd;
+	return atomic_load_explicit(rec_word(c, c->rd), memory_order_acquire) !=
+	       IVSHM_REC_NONE;
 }
 
 /* Can the waiter go on?  1 yes, 0 no, <0 broken. */

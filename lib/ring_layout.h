@@ -18,7 +18,7 @@
 #define IVSHM_RGN_MAGIC		0x4e47524d48535649ULL	/* "IVSHMRGN" */
 #define IVSHM_CHN_MAGIC		0x4e48434d48535649ULL	/* "IVSHMCHN" */
 #define IVSHM_LBL_MAGIC		0x4c424c4d48535649ULL	/* "IVSHMLBL" */
-#define IVSHM_RING_VERSION	1u
+#define IVSHM_RING_VERSION	2u
 
 #define IVSHM_RGN_MAX_CHANS	64u
 #define IVSHM_RGN_NAME_LEN	32u
@@ -38,9 +38,15 @@
 #define IVSHM_CHN_MIN_RING	256u
 #define IVSHM_CHN_MAX_RING	(1u << 30)
 
-/* Record header flags (high 32 bits of the 8-byte record header). */
-#define IVSHM_REC_PAD		1u
+/*
+ * Records: an 8-byte header (len | flags << 32), the payload, padding to 8.
+ * The header is also the publication: the producer keeps a zero word (no
+ * record yet) at its position and release-stores a record's header only
+ * after its payload and the zero word that follows it.
+ */
+#define IVSHM_REC_PAD		1u	/* flags: skip to the end of the ring */
 #define IVSHM_REC_HDR		8u
+#define IVSHM_REC_NONE		0ull	/* header word: nothing published */
 
 /* One entry of the region's channel table: 64 bytes. */
 struct ivshm_rgn_desc {
@@ -102,7 +108,10 @@ struct ivshm_chn_hdr {
 	_Atomic uint32_t gen;		/* == descriptor generation */
 	uint32_t flags;			/* 0 */
 	uint32_t reserved0[23];
-	/* line 2 (128): producer index, written by the producer only */
+	/*
+	 * line 2 (128): producer index, written by the producer only; read
+	 * at attach and by enumeration (record headers publish records)
+	 */
 	_Atomic uint64_t prod_idx;
 	uint64_t pad1[15];
 	/* line 4 (256): consumer index, written by the consumer only */

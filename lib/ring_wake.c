@@ -8,7 +8,9 @@
  * docs/wire-format.md ("Sleeping and doorbells"); in short:
  *
  *   notifier (wake_publish)          waiter (chan_wait / chan_arm)
- *   store my index (release)         spin on the ring (no announcement)
+ *   publish (release): the producer  spin on the ring (no announcement)
+ *   a record header, the consumer
+ *   cons_idx
  *   F1: seq_cst fence                store sleep = odd (announce)
  *   load peer's sleep word           F2: seq_cst fence
  *   odd and not rung for yet: ring   re-check the ring: ready -> withdraw
@@ -18,7 +20,7 @@
  * F1 and F2 are the two halves of Dekker's pattern: in the single order of
  * seq_cst fences one comes first, and the load after the later fence sees
  * the store before the earlier one.  So either the waiter's re-check sees
- * the new index (it does not sleep) or the notifier sees the announcement
+ * the publication (it does not sleep) or the notifier sees the announcement
  * (it rings).  The doorbell is rung at most once per announcement
  * (c->kicked), only for a side that announced, and the waiter spins before
  * announcing, so a busy stream rings almost never and a doorbell is almost
@@ -35,6 +37,7 @@
  * index store and its doorbell).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -129,15 +132,13 @@ static int announce(struct ivshm_chan *c, uint64_t need)
 }
 
 /* Poll without a doorbell: sleep with exponential back-off. */
-static void backoff_sleep(struct ivshm_chan *c, uint64_t *backoff,
-			  uint64_t left)
+static void backoff_sleep(uint64_t *backoff, uint64_t left)
 {
 	struct timespec ts;
 	uint64_t d = *backoff < left ? *backoff : left;
 
 	ts.tv_sec = (time_t)(d / 1000000000ull);
 	ts.tv_nsec = (long)(d % 1000000000ull);
-	c->stats.sleeps++;
 	nanosleep(&ts, NULL);
 	if (*backoff < POLL_MAX_NS)
 		*backoff *= 2;
@@ -146,15 +147,17 @@ static void backoff_sleep(struct ivshm_chan *c, uint64_t *backoff,
 /*
  * Sleep on the doorbell until it rings or @slice_ms pass, announced, then
  * re-check.  Return what ready() says, or a negative errno from the wait.
+ * *@slept says whether it slept (the announcement's re-check failed).
  */
-static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms)
+static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms,
+			  bool *slept)
 {
 	int r, w;
 
 	r = announce(c, need);
 	if (r)
 		return r;
-	c->stats.sleeps++;
+	*slept = true;
 	/* wait consumes the doorbell it reports: drained before the re-check */
 	w = c->sig.wait(c->sig.ctx, slice_ms);
 	withdraw(c);
@@ -175,6 +178,7 @@ static int doorbell_sleep(struct ivshm_chan *c, uint64_t need, int slice_ms)
 int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms)
 {
 	uint64_t t, deadline, end, left, backoff = POLL_MIN_NS;
+	bool slept = false, was;
 	unsigned int i;
 	int r, slice;
 	KEEP_ERRNO;
@@ -218,15 +222,20 @@ int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms)
 		if (t >= deadline)
 			return fail(ETIMEDOUT);
 		left = deadline - t;
+		was = slept;
 		if (!c->has_sig || !c->sig.wait) {
-			backoff_sleep(c, &backoff, left);
+			slept = true;
+			backoff_sleep(&backoff, left);
 			r = ready(c, need);
 		} else {
 			slice = SLICE_MS;
 			if (left < (uint64_t)slice * 1000000ull)
 				slice = (int)((left + 999999) / 1000000);
-			r = doorbell_sleep(c, need, slice);
+			r = doorbell_sleep(c, need, slice, &slept);
 		}
+		/* one sleep per episode, however many slices or early wakes */
+		if (slept && !was)
+			c->stats.sleeps++;
 		if (r > 0)
 			return 0;
 		if (r < 0)

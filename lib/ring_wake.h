@@ -18,15 +18,17 @@ int chan_wait(struct ivshm_chan *c, uint64_t need, int timeout_ms);
 int chan_arm(struct ivshm_chan *c, uint64_t need);
 
 /*
- * Publish our index @idx (prod_idx after writing records, cons_idx after
- * reading them) and ring the peer if it announced that it sleeps.
+ * Publish: store @val in @word (the producer: a record header, the
+ * consumer: cons_idx; release: what we wrote or read before it) and ring
+ * the peer if it announced that it sleeps.  @idx is our index after this
+ * publication (the consumer compares it with the producer's want).
  */
-static inline void wake_publish(struct ivshm_chan *c, uint64_t idx)
+static inline void wake_publish(struct ivshm_chan *c, _Atomic uint64_t *word,
+				uint64_t val, uint64_t idx)
 {
 	uint32_t s;
 
-	/* release: the records written (or read) before the index */
-	atomic_store_explicit(c->my_idx, idx, memory_order_release);
+	atomic_store_explicit(word, val, memory_order_release);
 	/* a side that cannot ring has nothing to decide: no fence needed */
 	if (!c->sig.notify)
 		return;
@@ -36,9 +38,11 @@ static inline void wake_publish(struct ivshm_chan *c, uint64_t idx)
 	 * a later load of another location except a full barrier (x86
 	 * store buffers, every weaker CPU).  Without it we may read the
 	 * peer's old "awake" word while the peer, announcing sleep at the
-	 * same time, reads our old index: both conclude the other will act
+	 * same time, reads our old @word: both conclude the other will act
 	 * and the peer sleeps past this message.  With seq_cst fences on
-	 * both sides, one of the two loads sees the other's store.
+	 * both sides, one of the two loads sees the other's store.  (A
+	 * seq_cst exchange of @word instead is as correct and measured
+	 * slower on x86: see "Sleeping and doorbells".)
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
 	s = atomic_load_explicit(&c->peer_evt->sleep, memory_order_relaxed);

@@ -323,7 +323,7 @@ TEST_F(label, region_header_errors)
 	atomic_store(&hdr(self->mem)->magic, 0x1234);
 	EXPECT_EQ(-EPROTO, ivshm_region_label(self->r, buf, sizeof(buf)));
 	atomic_store(&hdr(self->mem)->magic, IVSHM_RGN_MAGIC);
-	hdr(self->mem)->version = 2;
+	hdr(self->mem)->version = IVSHM_RING_VERSION + 1;
 	EXPECT_EQ(-EPROTONOSUPPORT,
 		  ivshm_region_label(self->r, buf, sizeof(buf)));
 	EXPECT_EQ(-EPROTONOSUPPORT, ivshm_region_set_label(self->r, "x"));

@@ -163,10 +163,10 @@ TEST(region_format_open)
 	ASSERT_EQ(NULL, ivshm_region_open(b, RSIZE / 2));
 	ASSERT_EQ(EPROTO, errno);
 
-	h->version = 2;
+	h->version = IVSHM_RING_VERSION + 1;
 	ASSERT_EQ(NULL, ivshm_region_open(b, RSIZE));
 	ASSERT_EQ(EPROTONOSUPPORT, errno);
-	h->version = 1;
+	h->version = IVSHM_RING_VERSION;
 	h->max_chans = 65;
 	ASSERT_EQ(NULL, ivshm_region_open(b, RSIZE));
 	ASSERT_EQ(EPROTO, errno);
@@ -285,11 +285,19 @@ TEST_F(rgn, full_then_space)
 	t0 = ms_now();
 	ASSERT_EQ(-ETIMEDOUT, ivshm_chan_send(p, m, sizeof(m), 20));
 	ASSERT_GE(ms_now() - t0, 20);
+	/*
+	 * 56 records end 64 bytes before the end of the ring: the next one
+	 * needs those 64 (a padding record), its own 72 and the zero word
+	 * after it, that is two records freed.
+	 */
 	ASSERT_EQ(64, ivshm_chan_recv(c, b, sizeof(b), 0));
 	ASSERT_EQ(0, check(b, 64, 0));
+	ASSERT_EQ(-EAGAIN, ivshm_chan_send(p, m, sizeof(m), 0));
+	ASSERT_EQ(64, ivshm_chan_recv(c, b, sizeof(b), 0));
+	ASSERT_EQ(0, check(b, 64, 1));
 	fill(m, sizeof(m), n);
 	ASSERT_EQ(0, ivshm_chan_send(p, m, sizeof(m), 0));
-	for (int i = 1; i <= n; i++) {
+	for (int i = 2; i <= n; i++) {
 		ASSERT_EQ(64, ivshm_chan_recv(c, b, sizeof(b), 0));
 		ASSERT_EQ(0, check(b, 64, i));
 	}
@@ -626,11 +634,15 @@ TEST_F(rgn, attach_validation)
 TEST_F(rgn, runtime_violations)
 {
 	struct ivshm_rgn_hdr *h = (void *)self->base;
+	static char big[1000];
 	struct ivshm_chn_hdr *ch;
 	struct ivshm_chan *p, *c;
-	uint64_t *rec;
+	const void *d;
+	uint64_t *rec, good;
+	unsigned int at;
+	size_t l;
 	char b[64];
-	int i;
+	int i, k;
 
 	for (i = 0; i < 6; i++) {
 		char name[8];
@@ -641,21 +653,47 @@ TEST_F(rgn, runtime_violations)
 		c = ivshm_chan_attach(self->r2, name, IVSHM_CHAN_CONSUMER,
 				      NULL);
 		ASSERT_NE(NULL, c);
-		ASSERT_EQ(0, ivshm_chan_send(p, "0123456789", 10, 0));
 		ch = (void *)(self->base + h->desc[i].offset);
 		rec = (uint64_t *)((char *)ch + 512);
-		switch (i) {
-		case 0: rec[0] = 0; break;		/* zero length */
-		case 1: rec[0] = 2000; break;		/* > max_msg */
-		case 2: rec[0] = 1000; break;		/* > published */
-		case 3: rec[0] = 1ull << 33; break;	/* unknown flag */
-		case 4: rec[0] = 1ull << 32 | 8; break;	/* pad at 0 */
-		case 5: ch->prod_idx = 4096 + 64; break; /* too far */
+		at = 0;
+		if (i == 3) {
+			/* the consumer is at 24 */
+			ASSERT_EQ(0, ivshm_chan_send(p, "0123456789", 10, 0));
+			ASSERT_EQ(10, ivshm_chan_recv(c, b, sizeof(b), 0));
+			at = 24;
+		} else if (i >= 4) {
+			/* the consumer is at 3088, holding all of it (4) or
+			 * having released it (5) */
+			for (k = 0; k < 3; k++)
+				ASSERT_EQ(0, ivshm_chan_send(p, big, 1000, 0));
+			ASSERT_EQ(0, ivshm_chan_send(p, big, 56, 0));
+			for (k = 0; k < 4; k++)
+				ASSERT_EQ(0, ivshm_chan_peek(c, &d, &l, 0));
+			if (i == 5)
+				ASSERT_EQ(0, ivshm_chan_release(c));
+			at = 3088;
 		}
-		ASSERT_EQ(-EPROTO, ivshm_chan_recv(c, b, sizeof(b), 0));
+		ASSERT_EQ(0, ivshm_chan_send(p, "0123456789", 10, 0));
+		good = rec[at / 8];
+		ASSERT_EQ(10, good);
+		switch (i) {
+		case 0: rec[at / 8] = 2000; break;	/* > max_msg */
+		case 1: rec[at / 8] = 1ull << 33; break; /* unknown flag */
+		case 2:					/* pad at 0 */
+			rec[at / 8] = 1ull << 32 | (4096 - 8); break;
+		case 3:				/* pad short of the end */
+			rec[at / 8] = 1ull << 32 | 8; break;
+		case 4:
+			/* 1008 + the zero word after it: more than the 1008
+			 * bytes the producer may write past held data */
+			rec[at / 8] = 1000; break;
+		case 5: rec[at / 8] = 1016; break;	/* past the end */
+		}
+		/* peek: recv would release what case 4 holds */
+		ASSERT_EQ(-EPROTO, ivshm_chan_peek(c, &d, &l, 0));
 		/* sticky, even after a repair */
-		rec[0] = 10;
-		ch->prod_idx = 24;
+		rec[at / 8] = good;
+		ASSERT_EQ(-EPROTO, ivshm_chan_peek(c, &d, &l, 0));
 		ASSERT_EQ(-EPROTO, ivshm_chan_recv(c, b, sizeof(b), 0));
 		ivshm_chan_close(c);
 		ivshm_chan_close(p);
@@ -664,12 +702,67 @@ TEST_F(rgn, runtime_violations)
 	p = ivshm_chan_create(self->r, "rtp", 256, IVSHM_CHAN_PRODUCER, NULL);
 	ASSERT_NE(NULL, p);
 	ch = (void *)(self->base + h->desc[6].offset);
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < 15; i++)
 		ASSERT_EQ(0, ivshm_chan_send(p, b, 8, 0));
 	ch->cons_idx = 4096;
 	ASSERT_EQ(-EPROTO, ivshm_chan_send(p, b, 8, 0));
 	ASSERT_EQ(-EPROTO, ivshm_chan_commit(p));
 	ivshm_chan_close(p);
+}
+
+/*
+ * A record's header is its publication: a zero header is "nothing yet"
+ * (not an error), prod_idx is not read while running, and a producer that
+ * attaches goes on after the last published record even when prod_idx
+ * says more (a predecessor that died between its two stores).
+ */
+TEST_F(rgn, header_publishes)
+{
+	struct ivshm_rgn_hdr *h = (void *)self->base;
+	struct ivshm_chn_hdr *ch;
+	struct ivshm_chan *p, *c;
+	uint64_t *rec, save;
+	char b[16];
+
+	p = ivshm_chan_create(self->r, "hp", 4096, IVSHM_CHAN_PRODUCER, NULL);
+	c = ivshm_chan_attach(self->r2, "hp", IVSHM_CHAN_CONSUMER, NULL);
+	ASSERT_NE(NULL, c);
+	ch = (void *)(self->base + h->desc[0].offset);
+	rec = (uint64_t *)((char *)ch + 512);
+	ASSERT_EQ(0, ivshm_chan_send(p, "abc", 3, 0));
+	save = rec[0];
+	rec[0] = 0;
+	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c, b, sizeof(b), 0));
+	rec[0] = save;
+	ASSERT_EQ(3, ivshm_chan_recv(c, b, sizeof(b), 0));
+	ASSERT_EQ(0, memcmp(b, "abc", 3));
+
+	atomic_store(&ch->prod_idx, 4096 + 64);		/* not read */
+	ASSERT_EQ(0, ivshm_chan_send(p, "de", 2, 0));
+	ASSERT_EQ(2, ivshm_chan_recv(c, b, sizeof(b), 0));
+	ASSERT_EQ(0, ivshm_chan_send(p, "x", 1, 0));	/* at 32 */
+
+	/* died after storing prod_idx for a batch, before its header */
+	ivshm_chan_close(p);
+	atomic_store(&ch->prod_idx, 48 + 40);
+	p = ivshm_chan_attach(self->r, "hp", IVSHM_CHAN_PRODUCER, NULL);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(48, atomic_load(&ch->prod_idx));
+	ASSERT_EQ(0, ivshm_chan_send(p, "y", 1, 0));
+	ASSERT_EQ(1, ivshm_chan_recv(c, b, sizeof(b), 0));
+	ASSERT_EQ('x', b[0]);
+	ASSERT_EQ(1, ivshm_chan_recv(c, b, sizeof(b), 0));
+	ASSERT_EQ('y', b[0]);
+	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c, b, sizeof(b), 0));
+
+	/* the records from cons_idx must lead to the resume point */
+	ASSERT_EQ(0, ivshm_chan_send(p, "z", 1, 0));	/* at 64 */
+	ivshm_chan_close(p);
+	rec[64 / 8] = 5000;
+	p = ivshm_chan_attach(self->r, "hp", IVSHM_CHAN_PRODUCER, NULL);
+	ASSERT_EQ(NULL, p);
+	ASSERT_EQ(EPROTO, errno);
+	ivshm_chan_close(c);
 }
 
 /* A consumer crashes; a new one takes over and resumes. */
@@ -923,6 +1016,42 @@ TEST_F(rgn, blocking_doorbell)
 	close(b.mine);
 }
 
+/*
+ * stats.sleeps counts blocking episodes: a wait that a stale doorbell
+ * woke at once, and that then slept again until the real one, is one.
+ */
+TEST_F(rgn, sleeps_count_episodes)
+{
+	struct ivshm_chan *p, *c;
+	struct efd_sig a, b;
+	struct ivshm_signal sa, sb;
+	struct ivshm_chan_stats st = { .size = sizeof(st) };
+	struct blk arg;
+	uint64_t one = 1;
+	pthread_t t;
+	char buf[8];
+
+	efd_pair(&a, &b, &sa, &sb);
+	p = ivshm_chan_create(self->r, "se", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "se", IVSHM_CHAN_CONSUMER, &sb);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, ivshm_chan_set_spin(c, 0));
+	ASSERT_EQ(8, write(b.mine, &one, 8));		/* a stale doorbell */
+	arg = (struct blk){ p, 30, 1 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_sender, &arg));
+	ASSERT_EQ(5, ivshm_chan_recv(c, buf, sizeof(buf), 5000));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ivshm_chan_stats(c, &st));
+	ASSERT_EQ(1, st.waits);
+	ASSERT_EQ(1, st.sleeps);
+	ASSERT_EQ(0, ivshm_chan_stats(p, &st));
+	ASSERT_EQ(1, st.notifies);
+	ivshm_chan_close(p);
+	ivshm_chan_close(c);
+	close(a.mine);
+	close(b.mine);
+}
+
 static void *late_reader(void *arg)
 {
 	struct blk *b = arg;
@@ -955,7 +1084,8 @@ TEST_F(rgn, blocking_producer)
 	ASSERT_NE(NULL, c);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, ivshm_chan_send(p, buf, 1000, 0));
-	arg = (struct blk){ (void *)c, 20, 3 };
+	/* the first send wraps: padding, record and zero word need 2 reads */
+	arg = (struct blk){ (void *)c, 20, 4 };
 	ASSERT_EQ(0, pthread_create(&t, NULL, late_reader, &arg));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, ivshm_chan_send(p, buf, 1000, 5000));
