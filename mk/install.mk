@@ -47,7 +47,7 @@ INSTALL		?= install
 # The udev helper (if there is one) goes next to udev's own helpers.
 UDEV_HELPERS	:= $(filter %/ivshm-udev-name,$(TOOLS))
 BIN_TOOLS	:= $(filter-out $(UDEV_HELPERS),$(TOOLS))
-MAN_PAGES	:= $(wildcard docs/*.[1-8] docs/man/*.[1-8])
+MAN_PAGES	:= $(wildcard docs/man/*.[1-8])
 UNITS		:= $(wildcard systemd/*.service systemd/*.socket systemd/*.timer)
 UDEV_RULES	:= $(wildcard udev/*.rules)
 DKMS_FILES	:= $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild kmod/Makefile \

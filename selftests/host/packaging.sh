@@ -72,7 +72,7 @@ expected_files() {	# $1 = prefix, $2 = libdir
 		compgen -G "$top/tools/$t/*.c" >/dev/null || continue
 		if [ "$t" = ivshm-udev-name ]; then echo "/usr/lib/udev/$t"; else echo "$p/bin/$t"; fi
 	done
-	for f in "$top"/docs/*.[1-8] "$top"/docs/man/*.[1-8]; do
+	for f in "$top"/docs/man/*.[1-8]; do
 		[ -e "$f" ] && echo "$p/share/man/man${f##*.}/$(basename "$f")"
 	done
 	for f in "$top"/systemd/*.service; do
