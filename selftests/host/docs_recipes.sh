@@ -7,7 +7,15 @@
 #    show one 1af4:1110 device per tested QEMU block;
 #  - the ```xml block of docs/libvirt.md marked "<!-- tested -->", wrapped in
 #    a minimal domain, passes virt-xml-validate (libvirt-clients);
-#  - every IVSHM_EXPORT function of include/ivshm.h has docs/man/NAME.3.
+#  - every IVSHM_EXPORT function of include/ivshm.h has docs/man/NAME.3;
+#  - every ```sh block of README.md is marked, just before it, either
+#    "<!-- recipe: run -->" or "<!-- recipe: not run ...: WHY -->"; the
+#    "run" ones are run in order, as written, by one bash -e with build/tools
+#    (and, for the udev helper's /usr/lib/udev/, build/tools) first in PATH,
+#    /run/ivshm/ and /dev/shm/NAME turned into private test paths, then
+#    their background jobs are stopped; the shm: message must come back;
+#  - every page named in a SEE ALSO section of docs/man exists: ours in
+#    docs/man, the others on this system (man -w; man-db, manpages-dev).
 # TAP output; exit status 1 if anything failed.  Takes a few seconds.
 set -u
 
@@ -16,7 +24,7 @@ build=${B:-$top/build}
 server_bin=$build/tools/ivshm-server
 qemu=${QEMU:-qemu-system-x86_64}
 
-NTESTS=7
+NTESTS=10
 echo "1..$NTESTS"
 n=0
 failed=0
@@ -219,6 +227,79 @@ else
 		not_ok "docs/libvirt.md fragment validates"
 		diag "$tmp/validate.log"
 	fi
+fi
+
+# 8. every README shell block says whether make check runs it
+unmarked=$(awk '
+	/^```sh/ { if (prev !~ /^<!-- recipe: (run|not run[^:]*: .+) -->$/) print NR }
+	/./ { prev = $0 }' "$top/README.md")
+if [ -z "$unmarked" ]; then
+	ok "README.md: every sh block is marked run or not run (with why)"
+else
+	not_ok "README.md: every sh block is marked run or not run (unmarked at lines $(echo $unmarked))"
+fi
+
+# 9. the README recipes marked "run" run as written
+rdir=$tmp/recipes
+mkdir -p "$rdir/run/ivshm" "$rdir/bin"
+rshm=ivshm-test-recipe-$$-
+ln -s "$build/tools/ivshm-udev-name" "$rdir/bin/ivshm-udev-name"
+awk '
+	/^```sh/ { inb = (prev == "<!-- recipe: run -->"); next }
+	/^```/ && inb { inb = 0; next }
+	inb { print }
+	/./ { prev = $0 }' "$top/README.md" |
+sed -e "s|/run/ivshm/|$rdir/run/ivshm/|g" \
+    -e "s|/dev/shm/\([A-Za-z0-9_.-]*\)|/dev/shm/$rshm\1|g" \
+    -e "s|/usr/lib/udev/ivshm-udev-name|$rdir/bin/ivshm-udev-name|g" \
+	>"$rdir/script.sh"
+{
+	echo 'set -e'
+	echo 'wait_sock() { for _ in $(seq 50); do [ -S "$1" ] && return; sleep 0.1; done; }'
+	# a server started in the background must be listening before the
+	# next line, and is stopped at the end: note its pid, wait for the
+	# socket it names
+	sed -e "s|^\(ivshm-server .*-S \([^ ]*\).*&\)$|\1\necho \$! >>$rdir/bg.pids; wait_sock \2|" "$rdir/script.sh"
+} >"$rdir/run.sh"
+PATH=$build/tools:$PATH timeout 60 bash "$rdir/run.sh" >"$rdir/out" 2>&1
+rc=$?
+for p in $(cat "$rdir/bg.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
+if [ "$rc" = 0 ] && grep -qx hello "$rdir/out" &&
+   [ "$(grep -c . "$rdir/script.sh")" -ge 4 ]; then
+	ok "README.md recipes marked run succeed as written"
+else
+	not_ok "README.md recipes marked run succeed as written (exit $rc)"
+	diag "$rdir/script.sh" "$rdir/out"
+fi
+rm -f /dev/shm/"$rshm"*
+
+# 10. SEE ALSO names only pages that exist
+bad=
+for page in "$top"/docs/man/*.[1-8]; do
+	# a page that only sources another (.so) has that one's SEE ALSO
+	if grep -q '^\.so ' "$page"; then
+		f=$(sed -n 's|^\.so man[0-9]/||p' "$page")
+		[ -f "$top/docs/man/$f" ] || bad="$bad $(basename "$page"):.so-$f"
+		continue
+	fi
+	refs=$(awk '/^\.SH/ { see = ($0 ~ /SEE ALSO/); next } see' "$page" |
+		sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/^\.B[RI]* *//' \
+		    -e 's/"//g' |
+		grep -o '[A-Za-z0-9_.:-]\+ *([0-9][a-z]*)' | tr -d ' ')
+	[ -n "$refs" ] || bad="$bad $(basename "$page"):no-references"
+	for r in $refs; do
+		name=${r%%(*}
+		sec=${r#*(}
+		sec=${sec%)}
+		[ -f "$top/docs/man/$name.$sec" ] && continue
+		man -w "$sec" "$name" >/dev/null 2>&1 && continue
+		bad="$bad $(basename "$page"):$r"
+	done
+done
+if [ -z "$bad" ]; then
+	ok "every SEE ALSO reference of docs/man exists"
+else
+	not_ok "every SEE ALSO reference of docs/man exists (missing:$bad)"
 fi
 
 [ "$n" = "$NTESTS" ] || { echo "# ran $n of $NTESTS tests"; failed=1; }
