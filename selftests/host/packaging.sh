@@ -52,7 +52,7 @@ for series in 6.1. 6.12.; do
 	done
 done
 
-echo "1..$((24 + 2 * ${#kernels[@]}))"
+echo "1..$((25 + 2 * ${#kernels[@]}))"
 
 # ---- (a) make install / uninstall ------------------------------------
 
@@ -243,7 +243,7 @@ check "deb:changelog-version-is-library-version" bash -c '
 pkgdir=$tmp/pkg
 deb_missing=$(missing_cmds dpkg-buildpackage dh dh_dkms pkg-config)
 if [ -n "$deb_missing" ]; then
-	for t in dpkg-buildpackage ivshm-dkms libivshm1 libivshm-dev ivshm-tools python3-ivshm packaged-dkms-conf lintian; do
+	for t in dpkg-buildpackage ivshm-dkms libivshm1 libivshm-dev ivshm-tools python3-ivshm python3-ivshm-imports packaged-dkms-conf lintian; do
 		skip "deb:$t" "not installed: $deb_missing (make check installs them)"
 	done
 else
@@ -281,6 +281,16 @@ else
 	check "deb:python3-ivshm" deb_has python3-ivshm \
 		/usr/lib/python3/dist-packages/ivshm/__init__.py \
 		/usr/share/doc/python3-ivshm/examples/reqresp.py
+	# The packaged module imports and finds the packaged library (a
+	# private root: the real system is not touched).
+	check "deb:python3-ivshm-imports" bash -c '
+		r=$1/pyroot && mkdir -p "$r" &&
+		dpkg-deb -x "$(ls "$1"/python3-ivshm_*.deb)" "$r" &&
+		dpkg-deb -x "$(ls "$1"/libivshm1_*.deb)" "$r" &&
+		PYTHONPATH=$r/usr/lib/python3/dist-packages \
+		IVSHM_LIBRARY=$r/usr/lib/$2/libivshm.so.1 \
+		python3 -c "import ivshm, sys; sys.exit(ivshm.version() != \"$3\")"' \
+		_ "$pkgdir" "$ma" "$version"
 	check "deb:packaged-dkms-conf" bash -c '
 		f=$(ls "$1"/ivshm-dkms_*.deb) &&
 		dpkg-deb --fsys-tarfile "$f" | tar -xOf - "./usr/src/ivshm-$2/dkms.conf" |

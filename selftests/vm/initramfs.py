@@ -86,6 +86,10 @@ def build(kver, build_dir, extra_files=()):
     tooldir = os.path.join(build_dir, "..", "tools")
     for t in sorted(os.listdir(tooldir)):
         binaries.append(_copy(os.path.join(tooldir, t), root, "/bin/" + t))
+    # The programs of examples/ (their guest halves run in twoguests).
+    exdir = os.path.join(build_dir, "..", "examples")
+    for t in sorted(os.listdir(exdir)) if os.path.isdir(exdir) else ():
+        binaries.append(_copy(os.path.join(exdir, t), root, "/bin/" + t))
     # udev runs IMPORT{program} helpers by name from its own directory:
     # /lib/udev for bookworm's udev (this /lib is no /usr/lib symlink),
     # /usr/lib/udev for newer ones.

@@ -215,8 +215,52 @@ def fuzz(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+class ExampleRequests(vm.Requests):
+    """Requests plus "example-host": start the host half of
+    examples/reqresp.c (a responder for one session) on the server and
+    answer its peer id; the guest half asks it questions."""
+
+    def __init__(self, srv, workdir, objs, *args):
+        super().__init__(*args)
+        self.srv, self.workdir, self.objs = srv, workdir, objs
+        self.example = None
+
+    def _do(self, guest, w):
+        if w[0] != "example-host":
+            return super()._do(guest, w)
+        self.log = open(os.path.join(self.workdir, "reqresp.log"), "w+")
+        self.example = subprocess.Popen(
+            [os.path.join(vm.TOP, "build/examples/reqresp"), "serve",
+             "unix:" + self.srv.path, "1"], stdout=subprocess.PIPE,
+            stderr=self.log, text=True, start_new_session=True)
+        self.objs.append(vm.ProcessGroup(self.example))
+        line = self.example.stdout.readline()    # "... serving as peer N"
+        if "as peer " not in line:
+            return "error reqresp: " + line.strip()
+        return line.split("as peer ")[1].strip()
+
+    def result(self, prefix):
+        """The responder's verdict once the guests are done."""
+        if self.example is None:
+            return vm.Result(prefix + "host:reqresp_serve_session", "fail",
+                             "guest A never asked for the responder")
+        try:
+            out = self.example.communicate(timeout=20)[0]
+            rc = self.example.returncode
+        except subprocess.TimeoutExpired:
+            out, rc = "", "timeout"
+        self.log.seek(0)
+        out += self.log.read()
+        ok = rc == 0 and "after 200 requests" in out
+        return vm.Result(prefix + "host:reqresp_serve_session",
+                         "pass" if ok else "fail",
+                         out + "\nexit status %s" % rc)
+
+
 def twoguests(kver, initrd, workdir, prefix):
-    """Two guests and a host peer on one server: doorbells between them."""
+    """Two guests and a host peer on one server: doorbells between them,
+    then the guest halves of examples/ (examples_guest.sh): guest A asks
+    the host's reqresp responder, then streams to guest B."""
     objs = []
     try:
         srv, peer = _server(objs, workdir)
@@ -224,12 +268,15 @@ def twoguests(kver, initrd, workdir, prefix):
         for name in ("guestA", "guestB"):
             g = vm.Guest(name, kver, initrd, workdir,
                          [vm.doorbell_dev("db0", srv, VECTORS)],
-                         ["driver_twoguests", "ring_g2g"],
+                         ["driver_twoguests", "ring_g2g",
+                          "examples_guest.sh"],
                          append="ivshmtest.role=" + name[-1])
             objs.append(g)
             guests.append(g)
-        req = vm.Requests({}, peer, {})
-        return vm.run_guests(guests, req, prefix, 420)
+        req = ExampleRequests(srv, workdir, objs, {}, peer, {})
+        results = vm.run_guests(guests, req, prefix, 420)
+        results.append(req.result(prefix))
+        return results
     finally:
         vm.cleanup(reversed(objs))
 
