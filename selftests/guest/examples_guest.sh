@@ -13,7 +13,7 @@ rid=0
 # Ask the host harness (selftests/vm/vm.py, class Requests); print its answer.
 req() {
 	rid=$((rid + 1))
-	echo "#REQ ex$$-$rid $*"
+	echo "#REQ ex$$-$rid $*" >&2	# stdout may be captured
 	while read -r tag id rest; do
 		rest=$(echo "$rest" | tr -d '\r')
 		if [ "$tag" = "#REP" ] && [ "$id" = "ex$$-$rid" ]; then
