@@ -43,6 +43,7 @@
 #include "ivshm.h"
 #include "ring_chan.h"
 #include "ring_layout.h"
+#include "ring_region.h"
 #include "ring_wake.h"
 #include "sized.h"
 
@@ -61,14 +62,6 @@ _Static_assert(IVSHM_REGION_LABEL_MAX == IVSHM_RGN_LABEL_LEN, "public size");
 
 #define ROLE_MASK		(IVSHM_CHAN_PRODUCER | IVSHM_CHAN_CONSUMER)
 
-struct ivshm_region {
-	unsigned char *base;
-	size_t size;			/* mapped size: the hard limit */
-};
-
-/* One load of a field the peer may be rewriting (READ_ONCE). */
-#define RD(x)	(*(const volatile __typeof__(x) *)&(x))
-
 static void copy_name(char *dst, const char *src)
 {
 	const volatile char *s = src;
@@ -86,11 +79,6 @@ static inline uint64_t rec_size(uint64_t len)
 static inline bool is_pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));
-}
-
-static inline uint64_t align_up(uint64_t x, uint64_t a)
-{
-	return (x + a - 1) & ~(a - 1);
 }
 
 /*
@@ -114,13 +102,8 @@ static inline uint64_t rec_span(const struct ivshm_chan *c, uint64_t h,
 
 /* ---- region ---------------------------------------------------------- */
 
-static struct ivshm_rgn_hdr *rgn(const struct ivshm_region *r)
-{
-	return (struct ivshm_rgn_hdr *)r->base;
-}
-
 /* Validate the region header now; return the usable size or -errno. */
-static int64_t region_check(const struct ivshm_region *r)
+int64_t region_check(const struct ivshm_region *r)
 {
 	struct ivshm_rgn_hdr *h = rgn(r);
 	uint64_t magic, size;
@@ -138,7 +121,28 @@ static int64_t region_check(const struct ivshm_region *r)
 	    RD(h->desc_size) != sizeof(struct ivshm_rgn_desc) ||
 	    size < IVSHM_RGN_HDR_SIZE || size > r->size || size > INT64_MAX)
 		return -EPROTO;
+	if (atomic_load_explicit(&h->gen, memory_order_relaxed) != r->gen)
+		return -ESTALE;
 	return (int64_t)size;
+}
+
+int64_t region_alloc(const struct ivshm_region *r, uint64_t lim,
+		     uint64_t size)
+{
+	struct ivshm_rgn_hdr *h = rgn(r);
+	uint64_t cur, off;
+
+	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
+	for (;;) {
+		if (cur < IVSHM_RGN_HDR_SIZE || cur > lim)
+			return -EPROTO;
+		off = align_up(cur, IVSHM_RGN_ALIGN);
+		if (off > lim || size > lim - off)
+			return -ENOSPC;
+		if (atomic_compare_exchange_weak(&h->alloc_next, &cur,
+						 off + size))
+			return (int64_t)off;
+	}
 }
 
 static struct ivshm_region *region_new(void *base, size_t size)
@@ -155,6 +159,7 @@ static struct ivshm_region *region_new(void *base, size_t size)
 		return NULL;
 	r->base = base;
 	r->size = size;
+	r->peer_slot = -1;
 	return r;
 }
 
@@ -169,8 +174,11 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_format(void *base, size_t size)
 	h = rgn(r);
 	atomic_store_explicit(&h->magic, 0, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
+	/* a new generation: handles of the old format see -ESTALE */
+	r->gen = atomic_load_explicit(&h->gen, memory_order_relaxed) + 1;
 	memset((char *)h + sizeof(h->magic), 0,
 	       IVSHM_RGN_HDR_SIZE - sizeof(h->magic));
+	atomic_store_explicit(&h->gen, r->gen, memory_order_relaxed);
 	h->version = IVSHM_RING_VERSION;
 	h->hdr_size = IVSHM_RGN_HDR_SIZE;
 	h->region_size = size;
@@ -193,6 +201,7 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_open(void *base, size_t size)
 
 	if (!r)
 		return NULL;
+	r->gen = atomic_load_explicit(&rgn(r)->gen, memory_order_relaxed);
 	ret = region_check(r);
 	if (ret < 0) {
 		free(r);
@@ -204,6 +213,9 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_open(void *base, size_t size)
 
 IVSHM_EXPORT void ivshm_region_close(struct ivshm_region *r)
 {
+	if (!r)
+		return;
+	peer_forget(r);
 	free(r);
 }
 
@@ -275,10 +287,8 @@ IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
 {
 	char cur[IVSHM_RGN_LABEL_LEN];
 	struct ivshm_rgn_label *b;
-	struct ivshm_rgn_hdr *h;
-	uint64_t next, off;
 	size_t len;
-	int64_t lim;
+	int64_t lim, off;
 
 	if (!r || !label)
 		return fail(EINVAL);
@@ -293,23 +303,15 @@ IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
 		return 0;
 
 	/* A new block (bump allocator, CAS: channel creators race with us). */
-	h = rgn(r);
-	next = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
-	for (;;) {
-		if (next < IVSHM_RGN_HDR_SIZE || next > (uint64_t)lim)
-			return fail(EPROTO);
-		off = align_up(next, IVSHM_RGN_ALIGN);
-		if (off > (uint64_t)lim || sizeof(*b) > (uint64_t)lim - off)
-			return fail(ENOSPC);
-		if (atomic_compare_exchange_weak(&h->alloc_next, &next,
-						 off + sizeof(*b)))
-			break;
-	}
+	off = region_alloc(r, (uint64_t)lim, sizeof(*b));
+	if (off < 0)
+		return fail((int)-off);
 	b = (struct ivshm_rgn_label *)(r->base + off);
 	memset(b, 0, sizeof(*b));
 	b->magic = IVSHM_LBL_MAGIC;
 	memcpy(b->label, label, len);
-	atomic_store_explicit(&h->label_off, off, memory_order_release);
+	atomic_store_explicit(&rgn(r)->label_off, (uint64_t)off,
+			      memory_order_release);
 	return 0;
 }
 
@@ -419,10 +421,12 @@ static struct ivshm_chan *chan_alloc(void)
 	return c;
 }
 
-static void chan_setup(struct ivshm_chan *c, struct ivshm_chn_hdr *h,
-		       uint64_t ring, uint32_t gen, int role,
-		       const struct ivshm_signal *sig)
+static void chan_setup(struct ivshm_chan *c, const struct ivshm_region *r,
+		       struct ivshm_chn_hdr *h, uint64_t ring, uint32_t gen,
+		       int role, const struct ivshm_signal *sig)
 {
+	c->rgn_genp = &rgn(r)->gen;
+	c->rgn_gen = r->gen;
 	c->hdr = h;
 	c->data = (unsigned char *)h + IVSHM_CHN_HDR_SIZE;
 	c->size = ring;
@@ -523,10 +527,10 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 	struct ivshm_chn_hdr *ch;
 	struct ivshm_chan *c;
 	struct desc_snap s;
-	uint64_t area, off, cur, next;
+	uint64_t area;
 	uint32_t st, gen;
 	size_t nlen;
-	int64_t lim;
+	int64_t lim, off;
 	int role, slot = -1, err;
 	unsigned int i;
 
@@ -608,27 +612,16 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 		goto free_slot;
 
 	/* Allocate space (bump allocator, CAS: both sides may create). */
-	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
-	for (;;) {
-		if (cur < IVSHM_RGN_HDR_SIZE || cur > (uint64_t)lim) {
-			err = EPROTO;
-			goto free_slot;
-		}
-		off = align_up(cur, IVSHM_RGN_ALIGN);
-		if (off > (uint64_t)lim || area > (uint64_t)lim - off) {
-			err = ENOSPC;
-			goto free_slot;
-		}
-		next = off + area;
-		if (atomic_compare_exchange_weak(&h->alloc_next, &cur, next))
-			break;
+	off = region_alloc(r, (uint64_t)lim, area);
+	if (off < 0) {
+		err = (int)-off;
+		goto free_slot;
 	}
-	h->desc[i].offset = off;
+	h->desc[i].offset = (uint64_t)off;
 	h->desc[i].size = area;
 	ch = (struct ivshm_chn_hdr *)(r->base + off);
-	s.offset = off;
 init:
-	chan_setup(c, ch, ring_size, gen, role, sig);
+	chan_setup(c, r, ch, ring_size, gen, role, sig);
 	chan_init_hdr(ch, ring_size, gen, role);
 	/* no record at position 0 yet */
 	atomic_store_explicit(rec_word(c, 0), IVSHM_REC_NONE,
@@ -797,7 +790,7 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		errno = ENOMEM;
 		return NULL;
 	}
-	chan_setup(c, ch, ring, gen, role, sig);
+	chan_setup(c, r, ch, ring, gen, role, sig);
 	c->my_epoch = ne;
 	/* even, and past any value a previous owner may have been rung for */
 	c->sleep_seq = (atomic_load_explicit(&evt->sleep,
@@ -819,6 +812,13 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 	return c;
 }
 
+/* The region was formatted again since this handle was made. */
+static bool region_stale(const struct ivshm_chan *c)
+{
+	return atomic_load_explicit(c->rgn_genp, memory_order_relaxed) !=
+	       c->rgn_gen;
+}
+
 IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 {
 	uint32_t e;
@@ -826,7 +826,7 @@ IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 	if (!c)
 		return;
 	if (atomic_load_explicit(&c->hdr->gen, memory_order_relaxed) ==
-	    c->gen) {
+	    c->gen && !region_stale(c)) {
 		e = c->my_epoch;
 		/* release: everything we published is visible before this */
 		if (atomic_compare_exchange_strong_explicit(&c->my_evt->epoch,
@@ -839,9 +839,17 @@ IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 
 /* ---- errors and liveness --------------------------------------------- */
 
+int chan_replaced(struct ivshm_chan *c)
+{
+	c->err = region_stale(c) ? ESTALE : ECONNRESET;
+	return fail(c->err);
+}
+
 /* The peer broke the protocol, or the channel changed under us. */
 int chan_broken(struct ivshm_chan *c)
 {
+	if (!c->err && region_stale(c))
+		c->err = ESTALE;
 	if (!c->err) {
 		if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
 		    c->gen ||
@@ -862,10 +870,8 @@ int check_peer(struct ivshm_chan *c)
 	if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
 	    c->gen ||
 	    atomic_load_explicit(&c->my_evt->epoch, memory_order_relaxed) !=
-	    c->my_epoch) {
-		c->err = ECONNRESET;
-		return -ECONNRESET;
-	}
+	    c->my_epoch || region_stale(c))
+		return chan_replaced(c);
 	pe = atomic_load_explicit(&c->peer_evt->epoch, memory_order_acquire);
 	if (pe && !(pe & 1))
 		return -EPIPE;
@@ -895,7 +901,7 @@ int check_peer(struct ivshm_chan *c)
 	do {								\
 		CHECK_HANDLE(c, r);					\
 		if (unlikely(chan_current(c)))				\
-			return fail(ECONNRESET);			\
+			return fail((c)->err);				\
 	} while (0)
 
 /*
@@ -993,7 +999,7 @@ static inline int do_commit(struct ivshm_chan *c)
 
 	if (unlikely(chan_current(c))) {
 		c->head = pos;
-		return fail(ECONNRESET);
+		return fail(c->err);
 	}
 	if (c->head == pos)
 		return 0;
@@ -1138,7 +1144,7 @@ static inline int do_release(struct ivshm_chan *c)
 	c->held = 0;
 	if (unlikely(chan_current(c))) {
 		c->rd = c->rel;
-		return fail(ECONNRESET);
+		return fail(c->err);
 	}
 	if (c->rd == c->rel)
 		return 0;
@@ -1249,7 +1255,7 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 	if (unlikely(c->err))
 		return fail(c->err);
 	if (unlikely(chan_current(c)))
-		return fail(ECONNRESET);
+		return fail(c->err);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
 	} else {
