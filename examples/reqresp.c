@@ -5,15 +5,17 @@
  *
  *   reqresp serve TARGET [SESSIONS]      answer requests; exit after
  *                                        SESSIONS sessions (default 1)
- *   reqresp ask TARGET PEER [COUNT]      send COUNT requests (default 100)
- *                                        to the responder, peer id PEER
+ *   reqresp ask TARGET [COUNT]           send COUNT requests (default 100)
+ *                                        to the responder
  *
  * TARGET is unix:SOCKET (a peer of ivshm-server), /dev/ivshmN (a guest)
  * or shm:FILE (no doorbells: both sides poll).
  *
  * The responder formats the region unless it is formatted already,
- * creates channel "req" (requests, it consumes) and "resp" (responses, it
- * produces), and waits in an epoll loop on three things: the request
+ * registers itself in the region's peer directory as "reqresp" (the
+ * requester looks that name up to learn whom to ring), creates channel
+ * "req" (requests, it consumes) and "resp" (responses, it produces), and
+ * waits in an epoll loop on three things: the request
  * channel's doorbell fd, the server's peer events (unix: only) and a
  * timeout.  A request carries the requester's peer id, so the responder
  * learns whom to ring.  A session ends when the requester detaches (the
@@ -42,6 +44,7 @@
 #define IDLE_MS		5000	/* responder: report idleness this often */
 #define ANSWER_MS	2000	/* requester: give up on a response */
 #define ATTACH_MS	30000	/* requester: wait this long for the channels */
+#define NAME		"reqresp"	/* the responder in the peer directory */
 
 /* What travels on both channels. */
 struct msg {
@@ -235,6 +238,12 @@ static int serve(struct ivshm_dev *dev, int sessions)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || open_channels(&r, IVSHM_CHAN_RESET) < 0)
 		goto out;
+	/* REPLACE: a restarted responder takes over its old entry. */
+	s = ivshm_peer_register(r.reg, NAME, self, 0, IVSHM_PEER_REPLACE);
+	if (s < 0) {
+		fprintf(stderr, "reqresp: register: %s\n", strerror(-s));
+		goto out;
+	}
 	chan_fd = ivshm_chan_fd(r.req.chan);
 	if (chan_fd >= 0) {
 		ev.data.fd = chan_fd;
@@ -246,7 +255,8 @@ static int serve(struct ivshm_dev *dev, int sessions)
 		ev.data.fd = ev_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev_fd, &ev);
 	}
-	printf("reqresp: serving as peer %d\n", ivshm_peer_id(dev));
+	printf("reqresp: serving as \"%s\", peer %d\n", NAME,
+	       ivshm_peer_id(dev));
 	fflush(stdout);
 	for (s = 0; s < sessions; s++) {
 		if (session(&r, ep, chan_fd) < 0)
@@ -277,10 +287,13 @@ struct requester {
 	struct end req, resp;
 };
 
-/* Attach to both channels, waiting up to ATTACH_MS for the responder. */
+/*
+ * Find the responder by name and attach to both channels, waiting up to
+ * ATTACH_MS for it.  Returns its peer id, or -1.
+ */
 static int attach(struct requester *q)
 {
-	int i;
+	int i, server = -ENOENT;
 
 	ivshm_chan_close(q->req.chan);
 	ivshm_chan_close(q->resp.chan);
@@ -288,6 +301,14 @@ static int attach(struct requester *q)
 	for (i = 0; i < ATTACH_MS / 100; i++, usleep(100000)) {
 		if (!q->reg)
 			q->reg = region(q->dev, 0);
+		if (q->reg && server < 0) {
+			server = ivshm_peer_lookup(q->reg, NAME);
+			if (server < 0)
+				continue;
+			/* Ring it: its id is now known. */
+			q->req.ctx.peer = server;
+			q->resp.ctx.peer = server;
+		}
 		if (q->reg && !q->req.chan)
 			q->req.chan = ivshm_chan_attach(q->reg, "req",
 							IVSHM_CHAN_PRODUCER,
@@ -297,9 +318,13 @@ static int attach(struct requester *q)
 							 IVSHM_CHAN_CONSUMER,
 							 q->resp.psig);
 		if (q->resp.chan)
-			return 0;
+			return server;
 	}
-	fprintf(stderr, "reqresp: no channels: %s\n", strerror(errno));
+	if (server < 0)
+		fprintf(stderr, "reqresp: no peer \"%s\": %s\n", NAME,
+			strerror(-server));
+	else
+		fprintf(stderr, "reqresp: no channels: %s\n", strerror(errno));
 	return -1;
 }
 
@@ -321,19 +346,21 @@ static int call(struct requester *q, const struct msg *m)
 	return 0;
 }
 
-static int ask(struct ivshm_dev *dev, unsigned int server, unsigned int count)
+static int ask(struct ivshm_dev *dev, unsigned int count)
 {
 	struct requester q = { .dev = dev };
-	int me = ivshm_peer_id(dev), ret = 1, err, resets = 0;
+	int me = ivshm_peer_id(dev), ret = 1, err, resets = 0, server;
 	struct msg m = { .peer = me < 0 ? 0 : me };
 	unsigned int i;
 
-	if (end_signal(dev, &q.req, server, REQ_VECTOR) < 0 ||
-	    end_signal(dev, &q.resp, server, RESP_VECTOR) < 0) {
+	/* Ourselves until attach() has looked the responder up. */
+	if (end_signal(dev, &q.req, m.peer, REQ_VECTOR) < 0 ||
+	    end_signal(dev, &q.resp, m.peer, RESP_VECTOR) < 0) {
 		fprintf(stderr, "reqresp: needs vectors 1 and 2\n");
 		return 1;
 	}
-	if (attach(&q) < 0)
+	server = attach(&q);
+	if (server < 0)
 		goto out;
 	for (i = 1; i <= count; i++) {
 		m.seq = i;
@@ -344,7 +371,8 @@ static int ask(struct ivshm_dev *dev, unsigned int server, unsigned int count)
 		 * ended a previous session just after we attached): attach
 		 * to the new ones and ask again.
 		 */
-		if (err == -ECONNRESET && resets++ < 3 && attach(&q) == 0) {
+		if (err == -ECONNRESET && resets++ < 3 &&
+		    (server = attach(&q)) >= 0) {
 			i--;
 			continue;
 		}
@@ -356,7 +384,8 @@ static int ask(struct ivshm_dev *dev, unsigned int server, unsigned int count)
 			goto out;
 		}
 	}
-	printf("reqresp: %u answers from peer %u\n", count, server);
+	printf("reqresp: %u answers from \"%s\", peer %d\n", count, NAME,
+	       server);
 	ret = 0;
 out:
 	ivshm_chan_close(q.req.chan);
@@ -370,10 +399,9 @@ int main(int argc, char **argv)
 	struct ivshm_dev *dev;
 	int ret;
 
-	if (argc < 3 || (strcmp(argv[1], "serve") && strcmp(argv[1], "ask")) ||
-	    (!strcmp(argv[1], "ask") && argc < 4)) {
+	if (argc < 3 || (strcmp(argv[1], "serve") && strcmp(argv[1], "ask"))) {
 		fprintf(stderr, "usage: reqresp serve TARGET [SESSIONS]\n"
-				"       reqresp ask TARGET PEER [COUNT]\n");
+				"       reqresp ask TARGET [COUNT]\n");
 		return 2;
 	}
 	dev = ivshm_open(argv[2], 0);
@@ -384,7 +412,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "serve"))
 		ret = serve(dev, argc > 3 ? atoi(argv[3]) : 1);
 	else
-		ret = ask(dev, atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 100);
+		ret = ask(dev, argc > 3 ? atoi(argv[3]) : 100);
 	ivshm_close(dev);
 	return ret;
 }

@@ -3,12 +3,13 @@
  * stream: zero-copy streaming of large payloads over a libivshm ring,
  * typically between two guests.
  *
- *   stream recv TARGET [MBYTES]        consume; prints our peer id
- *   stream send TARGET PEER [MBYTES]   produce; PEER is the receiver's id
+ *   stream recv TARGET [MBYTES]        consume
+ *   stream send TARGET [MBYTES]        produce
  *
  * (MBYTES: MiB to stream, default 64.)  The receiver formats the region
- * unless it is formatted already and creates channel "stream" with a
- * 1 MiB ring; the sender attaches.  Neither side copies a payload:
+ * unless it is formatted already, registers as "stream-rx" in the
+ * region's peer directory and creates channel "stream" with a 1 MiB ring;
+ * the sender looks "stream-rx" up (whom to ring for data) and attaches.  Neither side copies a payload:
  *
  * - the sender reserves room for a whole chunk in the ring
  *   (ivshm_chan_reserve), generates the chunk directly there, and
@@ -42,6 +43,7 @@
 #define VECTOR		3
 #define WAIT_MS		10000
 #define ATTACH_MS	30000
+#define NAME		"stream-rx"	/* the receiver in the peer directory */
 
 /* A chunk: this header, then len bytes. */
 struct chunk {
@@ -103,7 +105,12 @@ static int receive(struct ivshm_region *reg, const struct ivshm_signal *sig,
 		fprintf(stderr, "stream: create: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("stream: receiving as peer %u\n", me);
+	err = ivshm_peer_register(reg, NAME, me, 0, IVSHM_PEER_REPLACE);
+	if (err < 0) {
+		fprintf(stderr, "stream: register: %s\n", strerror(-err));
+		goto fail;
+	}
+	printf("stream: receiving as \"%s\", peer %u\n", NAME, me);
 	fflush(stdout);
 	for (;;) {
 		/* The first chunk may take a while: the sender starts later. */
@@ -150,19 +157,28 @@ fail:
 }
 
 static int send_all(struct ivshm_region *reg, const struct ivshm_signal *sig,
-		    unsigned int me, uint64_t total)
+		    struct ivshm_sigctx *ctx, unsigned int me, uint64_t total)
 {
 	struct ivshm_chan *tx = NULL;
 	uint64_t seq = 0, left = total;
+	int err, i, rx = -ENOENT;
 	struct chunk *c;
 	size_t max, n;
 	void *room;
-	int err, i;
 
-	for (i = 0; i < ATTACH_MS / 100 && !tx; i++, usleep(100000))
-		tx = ivshm_chan_attach(reg, "stream", IVSHM_CHAN_PRODUCER, sig);
+	/* The receiver registers, then creates the channel: wait for both. */
+	for (i = 0; i < ATTACH_MS / 100 && !tx; i++, usleep(100000)) {
+		if (rx < 0)
+			rx = ivshm_peer_lookup(reg, NAME);
+		if (rx >= 0) {
+			ctx->peer = rx;		/* ring it for data */
+			tx = ivshm_chan_attach(reg, "stream",
+					       IVSHM_CHAN_PRODUCER, sig);
+		}
+	}
 	if (!tx) {
-		fprintf(stderr, "stream: attach: %s\n", strerror(errno));
+		fprintf(stderr, "stream: %s: %s\n", rx < 0 ? NAME : "attach",
+			strerror(rx < 0 ? -rx : errno));
 		return 1;
 	}
 	max = (ivshm_chan_max_msg(tx) - sizeof(*c)) & ~(size_t)7;
@@ -204,27 +220,29 @@ int main(int argc, char **argv)
 	const struct ivshm_signal *psig = &sig;
 	struct ivshm_region *reg = NULL;
 	struct ivshm_dev *dev;
-	int recv, err, ret = 1, i, me, peer;
+	int recv, err, ret = 1, i, me;
 	const char *mbytes;
 	uint64_t total;
 
 	recv = argc > 1 && !strcmp(argv[1], "recv");
-	if (argc < 3 || (!recv && (strcmp(argv[1], "send") || argc < 4))) {
-		fprintf(stderr, "usage: stream recv TARGET [MBYTES]\n"
-				"       stream send TARGET PEER [MBYTES]\n");
+	if (argc < 3 || (!recv && strcmp(argv[1], "send"))) {
+		fprintf(stderr, "usage: stream recv|send TARGET [MBYTES]\n");
 		return 2;
 	}
-	mbytes = argv[recv ? 3 : 4];
+	mbytes = argv[3];
 	total = (uint64_t)(mbytes ? atoi(mbytes) : 64) << 20;
 	dev = ivshm_open(argv[2], 0);
 	if (!dev) {
 		fprintf(stderr, "stream: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
-	/* The receiver rings itself until the first chunk names the sender. */
+	/*
+	 * Until it knows its peer, each side's signal points at itself: the
+	 * receiver learns the sender from the first chunk, the sender looks
+	 * the receiver up by name.
+	 */
 	me = ivshm_peer_id(dev) < 0 ? 0 : ivshm_peer_id(dev);
-	peer = recv ? me : atoi(argv[3]);
-	err = ivshm_dev_signal(dev, peer, VECTOR, VECTOR, &ctx, &sig);
+	err = ivshm_dev_signal(dev, me, VECTOR, VECTOR, &ctx, &sig);
 	if (err == -EOPNOTSUPP)
 		psig = NULL;		/* no doorbells: poll */
 	else if (err < 0) {
@@ -247,7 +265,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = recv ? receive(reg, psig, &ctx, me, total)
-		   : send_all(reg, psig, me, total);
+		   : send_all(reg, psig, &ctx, me, total);
 out:
 	ivshm_region_close(reg);
 	ivshm_close(dev);

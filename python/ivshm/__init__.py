@@ -6,8 +6,9 @@ doorbells and message rings), through ctypes: nothing to compile.
     with ivshm.Device("unix:/run/ivshm/demo.sock") as dev:
         print(dev.info())
         reg = dev.region(format=True)
+        reg.register("host")
         ch = reg.create("to-guest", 1 << 16, ivshm.PRODUCER,
-                        peer=guest_id, vector=1)
+                        peer=reg.lookup("guest"), vector=1)
         ch.send(b"hello", timeout_ms=1000)
 
 Targets are the library's: /dev/ivshmN (guest), unix:SOCKET (host, a peer
@@ -63,7 +64,13 @@ class _ChanInfo(ctypes.Structure):
                 ("ring_size", _u64), ("max_msg", _u64), ("queued", _u64)]
 
 
-# name: (restype, argtypes)
+class _PeerInfo(ctypes.Structure):
+    _fields_ = [("size", _u32), ("slot", _u32), ("peer_id", _u32),
+                ("flags", _u32), ("boot", _u64), ("heartbeat", _u64),
+                ("name", ctypes.c_char * 32)]
+
+
+# name: (restype, argtypes); the peer directory needs libivshm 0.2
 _PROTOS = {
     "ivshm_version": (ctypes.c_char_p, []),
     "ivshm_open": (_p, [ctypes.c_char_p, _uint]),
@@ -97,6 +104,11 @@ _PROTOS = {
     "ivshm_chan_recv": (ctypes.c_ssize_t, [_p, _p, _sz, _int]),
     "ivshm_chan_fd": (_int, [_p]),
     "ivshm_chan_max_msg": (_sz, [_p]),
+    "ivshm_peer_register": (_int, [_p, ctypes.c_char_p, _uint, _u64, _uint]),
+    "ivshm_peer_unregister": (_int, [_p]),
+    "ivshm_peer_heartbeat": (_int, [_p]),
+    "ivshm_peer_lookup": (_int, [_p, ctypes.c_char_p]),
+    "ivshm_peer_list": (_int, [_p, ctypes.POINTER(_PeerInfo), _uint]),
 }
 
 _lib = None
@@ -108,8 +120,9 @@ def _library():
         lib = ctypes.CDLL(os.environ.get("IVSHM_LIBRARY") or "libivshm.so.1",
                           use_errno=True)
         for name, (res, args) in _PROTOS.items():
-            f = getattr(lib, name)
-            f.restype, f.argtypes = res, args
+            f = getattr(lib, name, None)
+            if f is not None:   # missing in an older library: its method
+                f.restype, f.argtypes = res, args   # raises AttributeError
         _lib = lib
     return _lib
 
@@ -274,6 +287,43 @@ class Region:
     def label(self, text):
         _check(self.dev._lib.ivshm_region_set_label(self._h, text.encode()),
                "set label")
+
+    def register(self, name, peer_id=None, boot=0, replace=False):
+        """Publish name for peer_id (default: our own) in the region's
+        peer directory; the entry lasts until unregister() or close().
+        replace takes over the entry of a previous owner of name."""
+        if peer_id is None:
+            peer_id = self.dev.peer_id or 0
+        return _check(self.dev._lib.ivshm_peer_register(
+            self._h, name.encode(), peer_id, boot, 1 if replace else 0),
+            "register " + name)
+
+    def unregister(self):
+        _check(self.dev._lib.ivshm_peer_unregister(self._h), "unregister")
+
+    def heartbeat(self):
+        """Show we are alive: bump our entry's heartbeat counter."""
+        _check(self.dev._lib.ivshm_peer_heartbeat(self._h), "heartbeat")
+
+    def lookup(self, name):
+        """The peer id registered as name (FileNotFoundError if none)."""
+        return _check(self.dev._lib.ivshm_peer_lookup(self._h,
+                                                      name.encode()),
+                      "lookup " + name)
+
+    def peers(self):
+        """The peer directory: a list of dicts (name, peer_id, boot,
+        heartbeat, self), lowest slot first."""
+        lib = self.dev._lib
+        n = _check(lib.ivshm_peer_list(self._h, None, 0), "peer list")
+        arr = (_PeerInfo * max(n, 1))()
+        arr[0].size = ctypes.sizeof(_PeerInfo)
+        n = min(n, _check(lib.ivshm_peer_list(self._h, arr, len(arr)),
+                          "peer list"))
+        return [{"name": p.name.decode(errors="replace"),
+                 "peer_id": p.peer_id, "boot": p.boot,
+                 "heartbeat": p.heartbeat, "self": bool(p.flags & 1)}
+                for p in arr[:n]]
 
     def channels(self):
         """A list of dicts, one per channel: name, state, ring_size,

@@ -4,6 +4,7 @@
 # stream over unix: (our ivshm-server, doorbells) and stream over shm: (no
 # server, polling), with their output checked.  reqresp's responder must
 # survive a requester killed mid-session and serve the next one.  The
+# programs find each other by name (the region's peer directory).  The
 # guest halves run in the "twoguests" guest scenario.  TAP output.
 set -u
 
@@ -40,11 +41,11 @@ fi
 pids+=($!)
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
-# The id a program printed as "... peer N", waiting up to 10 s for it.
+# The id a program printed as '... as "NAME", peer N', waiting up to 10 s.
 peer_of() {
 	local id=
 	for _ in $(seq 100); do
-		id=$(sed -n 's/.*as peer \([0-9]*\).*/\1/p' "$1" | head -n1)
+		id=$(sed -n 's/.* as "[a-z-]*", peer \([0-9]*\)$/\1/p' "$1" | head -n1)
 		[ -n "$id" ] && break
 		sleep 0.1
 	done
@@ -57,13 +58,13 @@ serve=$!
 pids+=($serve)
 id=$(peer_of "$tmp/serve.out")
 if [ -n "$id" ] &&
-   timeout 30 "$ex/reqresp" ask "unix:$sock" "$id" 500 >"$tmp/ask.out" 2>&1 &&
-   grep -q "^reqresp: 500 answers from peer $id$" "$tmp/ask.out"; then
+   timeout 30 "$ex/reqresp" ask "unix:$sock" 500 >"$tmp/ask.out" 2>&1 &&
+   grep -q "^reqresp: 500 answers from \"reqresp\", peer $id$" "$tmp/ask.out"; then
 	ok "reqresp_500_requests_over_unix"
 else
 	not_ok "reqresp_500_requests_over_unix" "$tmp/ask.out" "$tmp/serve.out"
 fi
-"$ex/reqresp" ask "unix:$sock" "${id:-0}" 100000000 >"$tmp/ask2.out" 2>&1 &
+"$ex/reqresp" ask "unix:$sock" 100000000 >"$tmp/ask2.out" 2>&1 &
 ask=$!
 sleep 1
 { kill -KILL $ask; wait $ask; } 2>/dev/null
@@ -75,16 +76,15 @@ else
 	not_ok "reqresp_responder_survives_killed_requester" "$tmp/serve.out" "$tmp/ask2.out"
 fi
 
-# stream TARGET MBYTES: the receiver prints its id, the sender rings it.
+# stream TARGET MBYTES: the receiver, then the sender, which looks it up.
 stream_pair() {
-	local rpid id
+	local rpid
 	: >"$tmp/recv.out"
 	timeout 120 "$ex/stream" recv "$1" "$2" >"$tmp/recv.out" 2>&1 &
 	rpid=$!
 	pids+=($rpid)
-	id=$(peer_of "$tmp/recv.out")
-	[ -n "$id" ] &&
-	timeout 120 "$ex/stream" send "$1" "$id" "$2" >"$tmp/send.out" 2>&1 &&
+	[ -n "$(peer_of "$tmp/recv.out")" ] &&
+	timeout 120 "$ex/stream" send "$1" "$2" >"$tmp/send.out" 2>&1 &&
 	wait $rpid &&
 	grep -q "^stream: received [0-9]* chunks, $2 MiB checked" "$tmp/recv.out"
 }
@@ -116,8 +116,8 @@ else
 	id=$(peer_of "$tmp/serve.out")
 	if [ -n "$id" ] &&
 	   PYTHONPATH=$top/python IVSHM_LIBRARY=$build/lib/libivshm.so.1 \
-	   timeout 30 python3 "$py" "unix:$sock" "$id" 200 >"$tmp/py.out" 2>&1 &&
-	   grep -q "^reqresp.py: 200 answers from peer $id$" "$tmp/py.out" &&
+	   timeout 30 python3 "$py" "unix:$sock" 200 >"$tmp/py.out" 2>&1 &&
+	   grep -q "^reqresp.py: 200 answers from \"reqresp\", peer $id$" "$tmp/py.out" &&
 	   wait $serve; then
 		ok "python_reqresp_against_c_responder"
 	else

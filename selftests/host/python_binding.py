@@ -111,6 +111,30 @@ class Binding(unittest.TestCase):
                 rx.recv(1000)
             rx.close()
 
+    def test_peer_directory(self):
+        a, b = self.a, self.b
+        with a.region(format=True) as ra, b.region() as rb:
+            self.assertEqual(ra.register("py-host"), 0)
+            with self.assertRaises(FileExistsError):
+                rb.register("py-host", b.peer_id)
+            rb.register("py-guest")
+            self.assertEqual(rb.lookup("py-host"), a.peer_id)
+            self.assertEqual(ra.lookup("py-guest"), b.peer_id)
+            with self.assertRaises(FileNotFoundError):
+                ra.lookup("nobody")
+            seen = {p["name"]: p for p in ra.peers()}
+            self.assertEqual(sorted(seen), ["py-guest", "py-host"])
+            self.assertTrue(seen["py-host"]["self"])
+            self.assertFalse(seen["py-guest"]["self"])
+            beat = seen["py-guest"]["heartbeat"]
+            rb.heartbeat()
+            self.assertGreater([p for p in ra.peers()
+                                if p["name"] == "py-guest"][0]["heartbeat"],
+                               beat)
+            rb.unregister()
+            with self.assertRaises(FileNotFoundError):
+                ra.lookup("py-guest")
+
     def test_shm_target(self):
         path = "/dev/shm/ivshm-test-py-%d" % os.getpid()
         with open(path, "wb") as f:
