@@ -9,8 +9,9 @@
 #    EXAMPLES section; every .EX/.EE block of every EXAMPLES section in
 #    docs/man is compiled, and each is run against our ivshm-server
 #    (unix:, doorbells) and must exit 0;
-#  - libivshm(7)'s program (the consumer) and README's (the producer) run
-#    together over unix:, and the consumer prints the message.
+#  - libivshm(7)'s program (the consumer, registered as "host") and
+#    README's (the producer, which looks "host" up) run together over
+#    unix:, and the consumer prints the message.
 # TAP output.
 set -u
 
@@ -89,7 +90,7 @@ timeout 20 "$cli" recv "shm:$shm" to-host --create --format --count 1 \
 	>"$tmp/recv.out" 2>"$tmp/recv.err" &
 recv_pid=$!
 if [ -x "$tmp/readme-1" ] &&
-   timeout 20 "$tmp/readme-1" "shm:$shm" 0 >"$tmp/run.log" 2>&1 &&
+   timeout 20 "$tmp/readme-1" "shm:$shm" >"$tmp/run.log" 2>&1 &&
    wait "$recv_pid" && [ "$(cat "$tmp/recv.out")" = hello ]; then
 	ok "readme_c_example_runs_over_shm"
 else
@@ -118,12 +119,12 @@ for src in "$tmp"/man-*.c; do
 		pids+=($cons)
 		id=
 		for _ in $(seq 100); do
-			id=$(sed -n 's/^peer \([0-9]*\): waiting.*/\1/p' "$tmp/cons.out")
+			id=$(sed -n 's/^peer \([0-9]*\): "host", waiting.*/\1/p' "$tmp/cons.out")
 			[ -n "$id" ] && break
 			sleep 0.1
 		done
 		if [ -n "$id" ] && [ -x "$tmp/readme-1" ] &&
-		   timeout 20 "$tmp/readme-1" "unix:$sock" "$id" >"$tmp/run.log" 2>&1 &&
+		   timeout 20 "$tmp/readme-1" "unix:$sock" >"$tmp/run.log" 2>&1 &&
 		   wait $cons && grep -qx 'received: hello' "$tmp/cons.out"; then
 			ok "man_${name}_example_runs_with_readme_producer"
 		else
