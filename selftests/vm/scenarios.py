@@ -251,7 +251,7 @@ class ExampleRequests(vm.Requests):
             out, rc = "", "timeout"
         self.log.seek(0)
         out += self.log.read()
-        ok = rc == 0 and "after 200 requests" in out
+        ok = rc == 0 and "after 50 requests" in out
         return vm.Result(prefix + "host:reqresp_serve_session",
                          "pass" if ok else "fail",
                          out + "\nexit status %s" % rc)
