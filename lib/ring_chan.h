@@ -49,6 +49,8 @@ struct ivshm_chan {
 	uint32_t gen;
 	uint32_t my_epoch;
 	const _Atomic uint32_t *rgn_genp;	/* the region header's gen */
+	struct ivshm_rgn_desc *desc;	/* our table entry */
+	bool autodelete;		/* free it when both sides left */
 	uint32_t rgn_gen;		/* ... when we created or attached */
 	uint64_t spin_ns;
 	bool has_sig;
@@ -74,6 +76,8 @@ static inline uint64_t now_ns(void)
 int chan_broken(struct ivshm_chan *c) __attribute__((cold));
 /* ring.c: 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
 int check_peer(struct ivshm_chan *c);
+/* ring_table.c: close: free the table entry if both sides have left. */
+void chan_reclaim(struct ivshm_chan *c);
 /* ring.c: why chan_current failed: -ESTALE or -ECONNRESET (sticky). */
 int chan_replaced(struct ivshm_chan *c) __attribute__((cold));
 

@@ -474,12 +474,12 @@ TEST_F(shm, info)
 	ivshm_chan_close(c);
 	ivshm_region_close(reg);
 	ASSERT_EQ(0, RUN(&r, "info", self->target));
-	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 2, 2 channels"));
+	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 3, 2 channels"));
 	res_free(&r);
 	ASSERT_EQ(0, RUN(&r, "--json", "info", self->target));
 	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "\"formatted\":true"));
-	EXPECT_NE(NULL, strstr(r.out, "\"version\":2"));
+	EXPECT_NE(NULL, strstr(r.out, "\"version\":3"));
 	EXPECT_NE(NULL, strstr(r.out, "\"channels\":2"));
 	res_free(&r);
 
