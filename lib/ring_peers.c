@@ -36,7 +36,7 @@ _Static_assert(sizeof(struct ivshm_peer_info) == IVSHM_PEER_INFO_SIZE_V1,
 _Static_assert(IVSHM_PEER_NAME_MAX == IVSHM_PDR_NAME_LEN, "public size");
 _Static_assert(IVSHM_PEER_MAX == IVSHM_PDR_ENTRIES, "public size");
 
-#define SNAP_TRIES	100		/* reads of an entry being written */
+#define SNAP_TRIES	20		/* reads of an entry being written */
 #define UNIQUE_NS	1000000000ull	/* wait for a same-name registrant */
 #define CLAIM_TRIES	64		/* entries taken under our feet */
 
