@@ -149,7 +149,7 @@ struct ivshm_chn_hdr {
 	uint64_t ring_size;		/* power of two */
 	uint32_t max_msg;		/* ring_size / 4 */
 	_Atomic uint32_t gen;		/* == descriptor generation */
-	uint32_t flags;			/* 0 */
+	uint32_t flags;			/* IVSHM_CHN_F_*, others 0 */
 	uint32_t reserved0[23];
 	/*
 	 * line 2 (128): producer index, written by the producer only; read
