@@ -836,13 +836,18 @@ int check_peer(struct ivshm_chan *c)
 
 /* ---- producer -------------------------------------------------------- */
 
-/* The handle, its role and its sticky error: every call starts here. */
+/*
+ * The handle, its role, its sticky error and the region's format: every
+ * call starts here.
+ */
 #define CHECK_HANDLE(c, r)						\
 	do {								\
 		if (unlikely(!(c) || (c)->role != (r)))			\
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+		if (unlikely(chan_fresh(c)))				\
+			return fail(ESTALE);				\
 	} while (0)
 
 /* ... and whether it still owns its side (commit and release check that
@@ -1204,7 +1209,7 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		return fail(EINVAL);
 	if (unlikely(c->err))
 		return fail(c->err);
-	if (unlikely(chan_current(c)))
+	if (unlikely(chan_fresh(c) || chan_current(c)))
 		return fail(c->err);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
