@@ -453,6 +453,8 @@ IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
 #define IVSHM_CHAN_PRODUCER	0x1u	/* this handle sends */
 #define IVSHM_CHAN_CONSUMER	0x2u	/* this handle receives */
 #define IVSHM_CHAN_RESET	0x100u	/* create: re-create an existing one */
+#define IVSHM_CHAN_AUTODELETE	0x400u	/* create: free it once both sides
+					 * have detached */
 #define IVSHM_CHAN_TAKEOVER	0x200u	/* attach: replace a dead attachment */
 
 struct ivshm_region;
@@ -551,6 +553,11 @@ IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
  * it (empty, new generation): handles still attached to the old one get
  * -ECONNRESET; use it only when the peer is gone too (to resume after a
  * restart while the peer lives, attach with IVSHM_CHAN_TAKEOVER instead).
+ * IVSHM_CHAN_AUTODELETE: the channel is deleted, its slot and space
+ * reused by later channels, when both sides have attached and then
+ * detached (closed); what is still queued then is dropped.  A region
+ * with client churn uses it so that it never runs out of slots or
+ * space.  Without it a channel lives until the region is formatted.
  * @sig may be NULL (polling).  When both sides create the same name at
  * once, exactly one succeeds; the other gets EEXIST (attach then).
  * Return: a new handle (close with ivshm_chan_close), or NULL with errno
@@ -703,7 +710,8 @@ IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 				  struct ivshm_chan_stats *st);
 
 /* States of struct ivshm_chan_info. */
-#define IVSHM_CHAN_STATE_INIT	1	/* being created: only name/slot */
+#define IVSHM_CHAN_STATE_INIT	1	/* being created (or deleted): only
+					 * name/slot */
 #define IVSHM_CHAN_STATE_READY	2	/* published and fully validated */
 #define IVSHM_CHAN_STATE_BAD	3	/* entry or header fails validation */
 

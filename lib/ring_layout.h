@@ -31,11 +31,13 @@
 #define IVSHM_DESC_FREE		0u
 #define IVSHM_DESC_INIT		1u
 #define IVSHM_DESC_READY	2u
+#define IVSHM_DESC_DYING	3u	/* both sides left: being freed */
 #define IVSHM_DESC_ST(w)	((w) & 0xffu)
 #define IVSHM_DESC_GEN(w)	((w) >> 8)
 #define IVSHM_DESC_WORD(g, s)	((((g) & 0xffffffu) << 8) | (s))
 
 #define IVSHM_CHN_HDR_SIZE	512u
+#define IVSHM_CHN_F_AUTODELETE	1u	/* header flags: delete when both left */
 #define IVSHM_CHN_MIN_RING	256u
 #define IVSHM_CHN_MAX_RING	(1u << 30)
 
@@ -54,9 +56,13 @@ struct ivshm_rgn_desc {
 	char name[IVSHM_RGN_NAME_LEN];	/* NUL-terminated, NUL-padded */
 	uint64_t offset;		/* channel header, from region base */
 	uint64_t size;			/* header + ring bytes */
-	_Atomic uint32_t state;		/* gen << 8 | FREE/INIT/READY */
+	_Atomic uint32_t state;		/* gen << 8 | FREE/INIT/READY/DYING */
 	uint32_t reserved0;
-	uint64_t reserved1;
+	/*
+	 * The space this entry owns at offset, >= size; 0: none.  A FREE
+	 * entry keeps it for the next channel that fits (deletion).
+	 */
+	uint64_t extent;
 };
 
 /* The region header at offset 0 of the shared memory: 64 bytes + table. */
@@ -143,7 +149,7 @@ struct ivshm_chn_hdr {
 	uint64_t ring_size;		/* power of two */
 	uint32_t max_msg;		/* ring_size / 4 */
 	_Atomic uint32_t gen;		/* == descriptor generation */
-	uint32_t flags;			/* 0 */
+	uint32_t flags;			/* IVSHM_CHN_F_*, others 0 */
 	uint32_t reserved0[23];
 	/*
 	 * line 2 (128): producer index, written by the producer only; read
@@ -164,6 +170,7 @@ _Static_assert(offsetof(struct ivshm_rgn_desc, name) == 0, "desc.name");
 _Static_assert(offsetof(struct ivshm_rgn_desc, offset) == 32, "desc.offset");
 _Static_assert(offsetof(struct ivshm_rgn_desc, size) == 40, "desc.size");
 _Static_assert(offsetof(struct ivshm_rgn_desc, state) == 48, "desc.state");
+_Static_assert(offsetof(struct ivshm_rgn_desc, extent) == 56, "desc.extent");
 
 _Static_assert(offsetof(struct ivshm_rgn_hdr, magic) == 0, "rgn.magic");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, version) == 8, "rgn.version");

@@ -36,8 +36,9 @@ _Static_assert(sizeof(struct ivshm_peer_info) == IVSHM_PEER_INFO_SIZE_V1,
 _Static_assert(IVSHM_PEER_NAME_MAX == IVSHM_PDR_NAME_LEN, "public size");
 _Static_assert(IVSHM_PEER_MAX == IVSHM_PDR_ENTRIES, "public size");
 
-#define SNAP_TRIES	100		/* reads of an entry being written */
+#define SNAP_TRIES	20		/* reads of an entry being written */
 #define UNIQUE_NS	1000000000ull	/* wait for a same-name registrant */
+#define CLAIM_TRIES	64		/* entries taken under our feet */
 
 /* A consistent, validated copy of one entry. */
 struct pdr_snap {
@@ -272,7 +273,7 @@ IVSHM_EXPORT int ivshm_peer_register(struct ivshm_region *r, const char *name,
 	uint32_t seq = 0;
 	int64_t lim;
 	size_t len;
-	int err, st, slot = -1;
+	int err, st, slot, tries;
 
 	if (!r || !name || peer_id > IVSHM_PDR_MAX_ID ||
 	    (flags & ~IVSHM_PEER_REPLACE))
@@ -294,26 +295,34 @@ IVSHM_EXPORT int ivshm_peer_register(struct ivshm_region *r, const char *name,
 		       (uint64_t)ts.tv_nsec;
 	}
 
-	/* The name's entry (taken, or ours to replace), else a free one. */
-	for (i = 0; i < IVSHM_PDR_ENTRIES; i++) {
-		st = ent_read(&d->ent[i], &s);
-		if (st == 1 && snap_is(&s, name, len)) {
-			if (!(flags & IVSHM_PEER_REPLACE))
-				return -EEXIST;
-			slot = (int)i;
-			seq = s.seq;
+	/*
+	 * The name's entry (taken, or ours to replace), else a free one;
+	 * again if another registrant claimed it first.
+	 */
+	for (tries = 0; tries < CLAIM_TRIES; tries++) {
+		slot = -1;
+		for (i = 0; i < IVSHM_PDR_ENTRIES; i++) {
+			st = ent_read(&d->ent[i], &s);
+			if (st == 1 && snap_is(&s, name, len)) {
+				if (!(flags & IVSHM_PEER_REPLACE))
+					return -EEXIST;
+				slot = (int)i;
+				seq = s.seq;
+				break;
+			}
+			if (st == 0 && slot < 0) {
+				slot = (int)i;
+				seq = s.seq;
+			}
+		}
+		if (slot < 0)
+			return -ENOSPC;
+		seq = ent_write(&d->ent[slot], seq, name, len, peer_id, boot);
+		if (seq)
 			break;
-		}
-		if (st == 0 && slot < 0) {
-			slot = (int)i;
-			seq = s.seq;
-		}
 	}
-	if (slot < 0)
-		return -ENOSPC;
-	seq = ent_write(&d->ent[slot], seq, name, len, peer_id, boot);
 	if (!seq)
-		return -EAGAIN;		/* someone wrote it meanwhile */
+		return -EAGAIN;
 	err = name_unique(d, (unsigned int)slot, name, len);
 	if (err) {
 		ent_write(&d->ent[slot], seq, "", 0, 0, 0);
