@@ -41,15 +41,23 @@ awk -v dir="$tmp" '
 	/^```/ && inblk { inblk = 0; close(out); next }
 	inblk { print > out }
 ' "$top/README.md"
-# Man pages: the .EX/.EE blocks of EXAMPLES, unescaped, $tmp/PAGE-N.c
+# Man pages: the C blocks of EXAMPLES (.EX/.EE or .nf/.fi blocks with an
+# #include; the others are shell), unescaped, $tmp/man-PAGE-N.c
 for page in "$top"/docs/man/*.[1-8]; do
 	awk -v out="$tmp/man-$(basename "$page")" '
 		/^\.SH/ { ex = ($0 ~ /^\.SH +"?EXAMPLES?"?$/); next }
-		ex && /^\.EX/ { n++; f = out "-" n ".c"; inblk = 1; next }
-		inblk && /^\.EE/ { inblk = 0; close(f); next }
+		ex && /^\.(EX|nf)/ { inblk = 1; buf = ""; isc = 0; next }
+		inblk && /^\.(EE|fi)/ {
+			inblk = 0
+			if (isc) { n++; f = out "-" n ".c"; printf "%s", buf > f; close(f) }
+			next
+		}
 		inblk {
-			gsub(/\\e/, "\\"); gsub(/\\-/, "-"); gsub(/\\\(aq/, "\047")
-			gsub(/\\&/, ""); print > f
+			line = $0
+			gsub(/\\e/, "\\", line); gsub(/\\-/, "-", line)
+			gsub(/\\\(aq/, "\047", line); gsub(/\\&/, "", line)
+			if (line ~ /^#include/) isc = 1
+			buf = buf line "\n"
 		}' "$page"
 done
 readme_blocks=$(ls "$tmp"/readme-*.c 2>/dev/null | wc -l)
@@ -114,6 +122,7 @@ for src in "$tmp"/man-*.c; do
 	fi
 	case $name in
 	libivshm.7-*)	# a consumer: its producer is README's program
+		: >"$tmp/cons.out"
 		timeout 30 "${src%.c}" "unix:$sock" >"$tmp/cons.out" 2>&1 &
 		cons=$!
 		pids+=($cons)
