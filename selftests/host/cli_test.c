@@ -313,8 +313,11 @@ TEST(usage)
 	ASSERT_EQ(0, access(cli_bin(), X_OK))
 		TH_LOG("no ivshm binary at %s", cli_bin());
 
-	EXPECT_EQ(2, RUN(&r, "--json"));
+	EXPECT_EQ(2, RUN(&r, NULL));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: no command"));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json"));	/* --json: the error is JSON */
+	EXPECT_NE(NULL, strstr(r.out, "\"error\":\"no command"));
 	res_free(&r);
 	EXPECT_EQ(2, RUN(&r, "frobnicate"));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: unknown command 'frobnicate'"));
@@ -373,6 +376,154 @@ TEST(usage)
 	EXPECT_EQ(1, RUN(&r, "info", "bogus-target"));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: "));
 	res_free(&r);
+}
+
+/* Lines of @s that start with @prefix. */
+static int count_lines(const char *s, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	int n = 0;
+
+	while (*s) {
+		if (!strncmp(s, prefix, len))
+			n++;
+		s = strchr(s, '\n');
+		if (!s)
+			break;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * Numbers are numbers, negative ones too: one range message per value,
+ * never getopt's "invalid option -- '1'", and the same ranges everywhere.
+ */
+TEST(negative_numbers)
+{
+	struct res r;
+
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "0", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: vector -1 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "invalid option"));
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "-3", "0"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: peer id -3 is out of range (0..65535)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "0", "1024"));
+	EXPECT_NE(NULL, strstr(r.err, "vector 1024 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "wait", "unix:/nonexistent", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: vector -1 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "dump", "shm:/nonexistent", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: offset -1 is out of range"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "dump", "shm:/nonexistent", "0", "-16"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: length -16 is out of range"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "wait", "unix:/x", "--timeout", "-5"));
+	EXPECT_NE(NULL, strstr(r.err, "timeout -5 is out of range"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	/* -1 is still "forever" for --timeout */
+	EXPECT_EQ(1, RUN(&r, "wait", "shm:/nonexistent", "--timeout", "-1"));
+	res_free(&r);
+	/* vector counts: 0..1024 in every message (0: the server's) */
+	EXPECT_EQ(2, RUN(&r, "--vectors", "2000", "info", "unix:/x"));
+	EXPECT_NE(NULL, strstr(r.err, "vector count 2000 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--vectors", "-1", "info", "unix:/x"));
+	EXPECT_NE(NULL, strstr(r.err, "vector count -1 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "send", "shm:/x", "c", "--peer", "1",
+			 "--tx-vector", "-2"));
+	EXPECT_NE(NULL, strstr(r.err, "tx vector -2 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+}
+
+/* --json: errors are one JSON object on stdout, with the errno's name. */
+TEST(json_errors)
+{
+	struct res r;
+
+	EXPECT_EQ(1, RUN(&r, "--json", "info", "shm:/nonexistent/file"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "{\"error\":\"cannot open shm:/nonexistent/file: No such file or directory\",\"errno\":\"ENOENT\"}\n"))
+		TH_LOG("%s", r.out);
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	/* --json after the command, and a usage error */
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/x", "0", "-1", "--json"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"EINVAL\""));
+	EXPECT_NE(NULL, strstr(r.out, "\"error\":\"vector -1 is out of range"));
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json", "info", "--bogus", "x"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "unknown option '--bogus'"));
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json", "frobnicate"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	res_free(&r);
+	EXPECT_EQ(1, RUN(&r, "--json", "channels", "shm:/nonexistent"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"ENOENT\""));
+	res_free(&r);
+	/* without --json: text on stderr, nothing on stdout */
+	EXPECT_EQ(1, RUN(&r, "info", "shm:/nonexistent/file"));
+	EXPECT_STREQ("", r.out);
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: cannot open"));
+	res_free(&r);
+}
+
+/* Errors name the real cause, not the syntax of the target. */
+TEST(blame_real_cause)
+{
+	char path[] = "/dev/shm/ivshm-cli-empty-XXXXXX", target[64];
+	struct res r;
+	int fd;
+
+	EXPECT_EQ(1, RUN(&r, "info", "shm:/dev/null"));
+	EXPECT_NE(NULL, strstr(r.err, "not a regular file")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(target, sizeof(target), "shm:%s", path);
+	EXPECT_EQ(1, RUN(&r, "info", target));
+	EXPECT_NE(NULL, strstr(r.err, "is empty")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	unlink(path);
+
+	setenv("IVSHM_VECTORS", "abc", 1);
+	EXPECT_EQ(2, RUN(&r, "info", "unix:/nonexistent"));
+	EXPECT_NE(NULL, strstr(r.err, "IVSHM_VECTORS")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	setenv("IVSHM_VECTORS", "5000", 1);
+	EXPECT_EQ(2, RUN(&r, "info", "unix:/nonexistent"));
+	EXPECT_NE(NULL, strstr(r.err, "IVSHM_VECTORS 5000 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	unsetenv("IVSHM_VECTORS");
 }
 
 TEST(list_host)
@@ -590,6 +741,67 @@ TEST_F(shm, doorbells_unsupported)
 	EXPECT_EQ(1, RUN(&r, "send", self->target, "c", "--format",
 			 "--peer", "1"));
 	EXPECT_NE(NULL, strstr(r.err, "no doorbells"));
+	res_free(&r);
+}
+
+/* The hint names an option that exists where it is given. */
+TEST_F(shm, channels_hint)
+{
+	struct res r;
+
+	EXPECT_EQ(1, RUN(&r, "channels", self->target));
+	EXPECT_NE(NULL, strstr(r.err, "not formatted")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "(--format")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "send or recv --format"));
+	res_free(&r);
+}
+
+TEST_F(shm, info_label)
+{
+	struct ivshm_region *reg;
+	struct res r;
+
+	reg = ivshm_region_format(self->mem, SHM_SIZE);
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, RUN(&r, "info", self->target));
+	EXPECT_NE(NULL, strstr(r.out, "label:    -\n")) TH_LOG("%s", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, ivshm_region_set_label(reg, "demo-1"));
+	ivshm_region_close(reg);
+	ASSERT_EQ(0, RUN(&r, "info", self->target));
+	EXPECT_NE(NULL, strstr(r.out, "label:    demo-1\n")) TH_LOG("%s", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "--json", "info", self->target));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"label\":\"demo-1\"")) TH_LOG("%s", r.out);
+	res_free(&r);
+}
+
+/* Every command takes --json and prints JSON. */
+TEST_F(shm, json_every_command)
+{
+	struct res r;
+
+	ASSERT_EQ(0, RUN(&r, "dump", "--json", self->target, "0x1000", "5"));
+	EXPECT_STREQ("{\"offset\":4096,\"length\":5,\"hex\":\"48656c6c6f\"}\n",
+		     r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN_IN(&r, "a\nbc\n", 5, "--json", "send", self->target,
+			    "ch", "--format"));
+	EXPECT_STREQ("{\"channel\":\"ch\",\"messages\":2,\"bytes\":5}\n", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN_IN(&r, "\x01\xff", 2, "send", self->target, "ch",
+			    "--bytes", "2"));
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "recv", "--json", self->target, "ch"));
+	EXPECT_STREQ("{\"len\":2,\"text\":\"a\\n\"}\n"
+		     "{\"len\":3,\"text\":\"bc\\n\"}\n"
+		     "{\"len\":2,\"hex\":\"01ff\"}\n", r.out);
+	res_free(&r);
+	/* ring: the doorbell error is JSON too */
+	EXPECT_EQ(1, RUN(&r, "--json", "ring", self->target, "0", "0"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"EOPNOTSUPP\""));
 	res_free(&r);
 }
 

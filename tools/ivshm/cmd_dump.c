@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -60,6 +61,37 @@ static void dump(const volatile unsigned char *base, uint64_t off,
 	printf("%08llx\n", (unsigned long long)(off + len));
 }
 
+/* {"offset": N, "length": N, "hex": "0011..."}: each byte read once. */
+static void dump_json(const volatile unsigned char *base, uint64_t off,
+		      uint64_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex = malloc(len * 2 + 1);
+	uint64_t i;
+
+	if (!hex) {
+		fail_errno(ENOMEM, "dump");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char b = base[off + i];
+
+		hex[2 * i] = digits[b >> 4];
+		hex[2 * i + 1] = digits[b & 15];
+	}
+	hex[2 * len] = '\0';
+	json_obj_begin();
+	json_key("offset");
+	json_u64(off);
+	json_key("length");
+	json_u64(len);
+	json_key("hex");
+	json_str(hex);
+	json_obj_end();
+	json_end();
+	free(hex);
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -73,6 +105,7 @@ int cmd_dump(int argc, char **argv)
 	const char *target;
 	int opt, r;
 
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS "v", opts);
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "v", opts,
 				  NULL)) != -1) {
 		if (opt == 'v') {
@@ -98,7 +131,7 @@ int cmd_dump(int argc, char **argv)
 		return EX_FAIL;
 	size = ivshm_size(dev);
 	if (off >= size) {
-		err_msg("%s: offset 0x%llx is beyond the end of the shared memory (size 0x%llx)",
+		err_errno(ERANGE, "%s: offset 0x%llx is beyond the end of the shared memory (size 0x%llx)",
 			target, (unsigned long long)off,
 			(unsigned long long)size);
 		ivshm_close(dev);
@@ -106,7 +139,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (len > size - off) {
 		if (len_given) {
-			err_msg("%s: 0x%llx bytes at offset 0x%llx go beyond the end of the shared memory (size 0x%llx)",
+			err_errno(ERANGE, "%s: 0x%llx bytes at offset 0x%llx go beyond the end of the shared memory (size 0x%llx)",
 				target, (unsigned long long)len,
 				(unsigned long long)off,
 				(unsigned long long)size);
@@ -115,7 +148,10 @@ int cmd_dump(int argc, char **argv)
 		}
 		len = size - off;
 	}
-	dump(ivshm_base(dev), off, len, squeeze);
+	if (cli.json)
+		dump_json(ivshm_base(dev), off, len);
+	else
+		dump(ivshm_base(dev), off, len, squeeze);
 	ivshm_close(dev);
 	if (fflush(stdout) || ferror(stdout))
 		return fail_errno(errno, "write");

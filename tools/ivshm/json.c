@@ -144,3 +144,11 @@ void json_end(void)
 	depth = 0;
 	after_key = false;
 }
+
+/* Before an error object: end a value cut short, so each line stays one
+ * value (the cut one is invalid, and the error says why). */
+void json_reset(void)
+{
+	if (depth > 0 || after_key)
+		json_end();
+}

@@ -95,10 +95,8 @@ int common_opt(int opt, const char *cmd)
 	case 'h':
 		command_usage(stdout, find_command(cmd));
 		return EX_OK;
-	default:	/* getopt printed the message */
-		fprintf(stderr, "Try 'ivshm %s --help' for more information.\n",
-			cmd);
-		return EX_USAGE_ERR;
+	default:
+		return bad_option(opt);
 	}
 }
 
@@ -115,10 +113,16 @@ int main(int argc, char **argv)
 	};
 	const struct command *c;
 	char argv0[32];
+	bool vectors_given = false;
 	unsigned int n;
-	int opt;
+	int opt, i;
 
-	while ((opt = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	/* errors before the command's own --json are JSON too */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			cli.json = true;
+	args_remember(argv);
+	while ((opt = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			cli.json = true;
@@ -131,18 +135,19 @@ int main(int argc, char **argv)
 			       ivshm_version());
 			return EX_OK;
 		case OPT_VECTORS:
-			if (parse_uint("vector count", optarg, 1024, &n))
+			if (parse_uint("vector count", optarg, 0,
+				       CLI_MAX_VECTORS, &n))
 				return EX_USAGE_ERR;
-			if (!n)
-				return usage_err("--vectors must be 1..1024");
 			cli.open_flags = IVSHM_OPEN_VECTORS(n);
+			vectors_given = true;
 			break;
 		default:
-			fprintf(stderr,
-				"Try 'ivshm --help' for more information.\n");
-			return EX_USAGE_ERR;
+			return bad_option(opt);
 		}
 	}
+	/* a bad IVSHM_VECTORS is its own error, not the target's */
+	if (!vectors_given && env_vectors(&n))
+		return EX_USAGE_ERR;
 	if (optind >= argc)
 		return usage_err("no command given");
 	if (!strcmp(argv[optind], "help")) {
