@@ -117,5 +117,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_channels(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif /* IVSHM_CLI_H */

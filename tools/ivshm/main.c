@@ -38,6 +38,10 @@ static const struct command commands[] = {
 	  "      [--count N] [--peer ID [--tx-vector V] [--rx-vector V]] [--timeout MS]\n"
 	  "      [--takeover]",
 	  "write a channel's messages to stdout until the producer leaves" },
+	{ "monitor", cmd_monitor, "TARGET [--count N] [--interval MS]",
+	  "follow doorbells, peers and channels live, one line per event" },
+	{ "top", cmd_top, "TARGET [--interval MS] [--once | -n N]",
+	  "per-channel rates, fill, sleeps and doorbells, refreshed" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -68,9 +72,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Options:\n"
-		"  -j, --json        JSON output (list, info, peers, channels, wait)\n"
-		"      --vectors N   unix: targets: this peer uses N vectors (ends\n"
-		"                    the handshake as soon as they arrived)\n"
+		"  -j, --json        JSON output; errors too: {\"error\": ..., \"errno\": ...}\n"
+		"                    on stdout\n"
+		"      --vectors N   unix: targets: this peer uses N vectors, 0..1024\n"
+		"                    (0: as many as the server has; default\n"
+		"                    $IVSHM_VECTORS or 0)\n"
 		"  -h, --help        this help; 'ivshm COMMAND --help' for a command\n"
 		"      --version     the version\n"
 		"\n"
