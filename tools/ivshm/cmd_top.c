@@ -314,7 +314,7 @@ int cmd_top(int argc, char **argv)
 		COMMON_LONGOPTS,
 		{ "interval", required_argument, NULL, 'i' },
 		{ "iterations", required_argument, NULL, 'n' },
-		{ "once", no_argument, NULL, '1' },
+		{ "once", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned int interval = DEFAULT_INTERVAL_MS;
@@ -326,8 +326,8 @@ int cmd_top(int argc, char **argv)
 	sigset_t sigs;
 	bool tty;
 
-	args_prepare(&argc, &argv, COMMON_SHORTOPTS "i:n:1", opts);
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "i:n:1", opts,
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS "i:n:", opts);
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "i:n:", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -340,7 +340,7 @@ int cmd_top(int argc, char **argv)
 					UINT64_MAX, &frames))
 				return EX_USAGE_ERR;
 			break;
-		case '1':
+		case 'o':	/* long only: "-1" is a number */
 			frames = 1;
 			break;
 		default:
