@@ -79,6 +79,10 @@ int parse_u64(const char *what, const char *s, bool suffixes, uint64_t *v);
 int parse_uint(const char *what, const char *s, unsigned int min,
 	       unsigned int max, unsigned int *v);
 int parse_timeout(const char *s, int *ms);
+/* Block SIGINT and SIGTERM and return a signalfd for them (-1 on
+ * failure, after a message), so that a loop ends cleanly, between two
+ * lines of output. */
+int stop_signal_fd(void);
 /* The vector count of IVSHM_VECTORS (0 if unset), checked like
  * --vectors: 0 or, after a message, -1. */
 int env_vectors(unsigned int *n);
@@ -100,6 +104,8 @@ void json_arr_begin(void);
 void json_arr_end(void);
 void json_key(const char *key);
 void json_str(const char *s);		/* NULL: null */
+void json_strn(const char *s, size_t n);	/* @n bytes, NULs escaped */
+void json_hex(const volatile unsigned char *p, size_t n); /* "00ff.." */
 void json_u64(uint64_t v);
 void json_i64(int64_t v);
 void json_bool(bool v);

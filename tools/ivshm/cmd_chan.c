@@ -440,9 +440,7 @@ static int stdout_error(void)
  */
 static void msg_json(const unsigned char *buf, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	bool text = true;
-	char *hex;
 	size_t i;
 
 	for (i = 0; i < n && text; i++)
@@ -451,21 +449,11 @@ static void msg_json(const unsigned char *buf, size_t n)
 	json_obj_begin();
 	json_key("len");
 	json_u64(n);
-	if (text) {
-		hex = strndup((const char *)buf, n);
-		json_key("text");
-	} else {
-		hex = malloc(2 * n + 1);
-		for (i = 0; hex && i < n; i++) {
-			hex[2 * i] = digits[buf[i] >> 4];
-			hex[2 * i + 1] = digits[buf[i] & 15];
-		}
-		if (hex)
-			hex[2 * n] = '\0';
-		json_key("hex");
-	}
-	json_str(hex);	/* null if out of memory */
-	free(hex);
+	json_key(text ? "text" : "hex");
+	if (text)
+		json_strn((const char *)buf, n);
+	else
+		json_hex(buf, n);
 	json_obj_end();
 	json_end();
 }

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -61,35 +60,19 @@ static void dump(const volatile unsigned char *base, uint64_t off,
 	printf("%08llx\n", (unsigned long long)(off + len));
 }
 
-/* {"offset": N, "length": N, "hex": "0011..."}: each byte read once. */
+/* {"offset": N, "length": N, "hex": "0011..."} */
 static void dump_json(const volatile unsigned char *base, uint64_t off,
 		      uint64_t len)
 {
-	static const char digits[] = "0123456789abcdef";
-	char *hex = malloc(len * 2 + 1);
-	uint64_t i;
-
-	if (!hex) {
-		fail_errno(ENOMEM, "dump");
-		return;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char b = base[off + i];
-
-		hex[2 * i] = digits[b >> 4];
-		hex[2 * i + 1] = digits[b & 15];
-	}
-	hex[2 * len] = '\0';
 	json_obj_begin();
 	json_key("offset");
 	json_u64(off);
 	json_key("length");
 	json_u64(len);
 	json_key("hex");
-	json_str(hex);
+	json_hex(base + off, len);
 	json_obj_end();
 	json_end();
-	free(hex);
 }
 
 int cmd_dump(int argc, char **argv)

@@ -15,10 +15,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -295,7 +293,6 @@ static int monitor(struct mon *m, int interval)
 	struct ivshm_fired *ev = NULL;
 	struct pollfd p[3];
 	int nvec, all_fd, evt_fd, sfd, r;
-	sigset_t sigs;
 
 	nvec = ivshm_vectors(m->dev);
 	all_fd = nvec > 0 ? ivshm_all_fd(m->dev) : -1;
@@ -309,14 +306,10 @@ static int monitor(struct mon *m, int interval)
 	}
 	/* signals as an fd: the loop ends cleanly, never in the middle of
 	 * a line */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	sfd = stop_signal_fd();
 	if (sfd < 0) {
 		free(ev);
-		return fail_errno(errno, "signalfd");
+		return EX_FAIL;
 	}
 	table_read(m->dev, &m->last);	/* what exists now is no event */
 	r = EX_OK;

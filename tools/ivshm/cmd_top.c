@@ -17,11 +17,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,7 +321,6 @@ int cmd_top(int argc, char **argv)
 	uint64_t frames = 0, i;
 	const char *target;
 	int opt, r, sfd, cur = 0;
-	sigset_t sigs;
 	bool tty;
 
 	args_prepare(&argc, &argv, COMMON_SHORTOPTS "i:n:", opts);
@@ -364,11 +361,13 @@ int cmd_top(int argc, char **argv)
 		ivshm_close(dev);
 		return fail_errno(ENOMEM, "top");
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	sfd = stop_signal_fd();
+	if (sfd < 0) {
+		free(f[0]);
+		free(f[1]);
+		ivshm_close(dev);
+		return EX_FAIL;
+	}
 	tty = !cli.json && isatty(STDOUT_FILENO);
 	take(dev, f[cur]);
 	r = EX_OK;
@@ -390,8 +389,7 @@ int cmd_top(int argc, char **argv)
 			break;
 		}
 	}
-	if (sfd >= 0)
-		close(sfd);
+	close(sfd);
 	free(f[0]);
 	free(f[1]);
 	ivshm_close(dev);

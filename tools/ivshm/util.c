@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -319,6 +321,21 @@ int bad_option(int opt)
 		fprintf(stderr, "Try '%s --help' for more information.\n",
 			cur_argv ? cur_argv[0] : "ivshm");
 	return EX_USAGE_ERR;
+}
+
+int stop_signal_fd(void)
+{
+	sigset_t sigs;
+	int fd;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (fd < 0)
+		fail_errno(errno, "signalfd");
+	return fd;
 }
 
 int env_vectors(unsigned int *n)
