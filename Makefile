@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # ivshm: top-level build.  See README.md.
 #   make            build deps (if missing), module for each kernel, library,
 #                   tools, tests (the first run builds the debug-lane kernel:
