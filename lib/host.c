@@ -38,6 +38,12 @@ _Static_assert(sizeof(struct ivshm_peer_event) == IVSHM_PEER_EVENT_SIZE_V1, "V1"
 
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
+/*
+ * ivshm-server's answer to a client beyond --max-peers, in place of the
+ * version: the server is full (EUSERS).  Any other version but 0 is a
+ * protocol we do not speak (EPROTO).
+ */
+#define SERVER_FULL	(-87)
 /* Raise RLIMIT_NOFILE when a received fd comes this close to it. */
 #define FD_SPARE	64
 
@@ -839,6 +845,8 @@ static int handshake_start(struct ivshm_dev *dev, struct host *h,
 	ret = msg_recv_until(h, &val, &fd, end);
 	if (ret <= 0)
 		return ret ? ret : -ETIMEDOUT;
+	if (fd < 0 && val == SERVER_FULL)
+		return -EUSERS;
 	if (fd >= 0 || val != 0)
 		goto proto;
 	ret = msg_recv_until(h, &val, &fd, end);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Message ring benchmarks (tools/ivshm-bench): our rings against ck_ring,
 # DPDK's rte_ring and the kernel's IPC, message for message, in the same
 # run (see docs/man/ivshm-bench.1).

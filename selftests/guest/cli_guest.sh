@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # The ivshm CLI inside a guest (scenario "basic"): list the devices, show
 # a doorbell device, ring ourselves and wait for it, dump the plain memory;
 # monitor our doorbells, top, numbers and JSON errors.

@@ -12,7 +12,11 @@
  *	Formats FILE (e.g. the file behind an ivshmem-plain device, before
  *	the guest boots) as an empty ring region labelled LABEL.  Writes the
  *	region header, channel table and label block (the first 4224 bytes)
- *	and nothing else; destroys any channels in FILE.
+ *	and nothing else; destroys any channels in FILE.  FILE must be
+ *	never formatted (its region magic is zero, as in a new file) or
+ *	hold a ring region already: anything else (a text file, another
+ *	program's data) is refused and left alone, as `ivshm send --format`
+ *	does.
  *
  * The kernel never parses shared memory, and neither does this program: it
  * only calls the library's validated ivshm_region_open/ivshm_region_label,
@@ -47,7 +51,8 @@ static void usage(FILE *f)
 		"nothing if not.  --format makes FILE an empty ring region\n"
 		"labelled LABEL (1..31 of A-Z a-z 0-9 . _ -), e.g. the file\n"
 		"behind an ivshmem-plain device before the guest boots; it\n"
-		"destroys any channels in FILE.\n", prog, prog);
+		"destroys any channels in FILE, and refuses a FILE that holds\n"
+		"other data.\n", prog, prog);
 }
 
 /* Bytes of shared memory behind @fd: a file's size or the device's BAR2. */
@@ -203,6 +208,19 @@ static int format(const char *path, const char *label)
 		fprintf(stderr, "%s: %s: mmap: %m\n", prog, path);
 		return 1;
 	}
+	/*
+	 * Only memory that never held a region (EAGAIN: magic still zero)
+	 * or holds one: never someone else's data.
+	 */
+	r = ivshm_region_open(mem, size);
+	if (!r && errno != EAGAIN) {
+		fprintf(stderr,
+			"%s: %s: holds data that is not a ring region (%s); refusing to overwrite it\n",
+			prog, path, strerror(errno));
+		munmap(mem, size);
+		return 1;
+	}
+	ivshm_region_close(r);
 	r = ivshm_region_format(mem, size);
 	err = r ? ivshm_region_set_label(r, label) : -errno;
 	ivshm_region_close(r);

@@ -438,6 +438,9 @@ struct ivshm_dev *open_target(const char *target)
 		err_errno(err, "cannot open %s: %s (not an ivshm device)",
 			  target, strerror(err));
 		break;
+	case EUSERS:
+		err_msg("cannot open %s: server is full (--max-peers)", target);
+		break;
 	case EMFILE: {
 		struct rlimit rl = { 0, 0 };
 
