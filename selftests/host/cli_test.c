@@ -678,12 +678,12 @@ TEST_F(shm, info)
 	ivshm_chan_close(c);
 	ivshm_region_close(reg);
 	ASSERT_EQ(0, RUN(&r, "info", self->target));
-	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 2, 2 channels"));
+	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 3, 2 channels"));
 	res_free(&r);
 	ASSERT_EQ(0, RUN(&r, "--json", "info", self->target));
 	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "\"formatted\":true"));
-	EXPECT_NE(NULL, strstr(r.out, "\"version\":2"));
+	EXPECT_NE(NULL, strstr(r.out, "\"version\":3"));
 	EXPECT_NE(NULL, strstr(r.out, "\"channels\":2"));
 	res_free(&r);
 
@@ -1346,6 +1346,36 @@ TEST_F(srv, info_and_peers)
 		EXPECT_EQ(3, b.r.status);
 		res_free(&b.r);
 	}
+}
+
+/* A peer that registered a name in the region's directory shows it. */
+TEST_F(srv, peers_show_names)
+{
+	struct ivshm_region *reg;
+	struct ivshm_dev *dev;
+	char want[64];
+	struct res r;
+	int id;
+
+	dev = ivshm_open(self->target, 0);
+	ASSERT_NE(NULL, dev);
+	id = ivshm_peer_id(dev);
+	reg = ivshm_region_format(ivshm_base(dev), ivshm_size(dev));
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, ivshm_peer_register(reg, "host", (unsigned int)id, 42,
+					 0));
+	ASSERT_EQ(0, RUN(&r, "peers", self->target));
+	snprintf(want, sizeof(want), "%d\thost\n", id);
+	EXPECT_STREQ(want, r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "--json", "peers", self->target));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	snprintf(want, sizeof(want),
+		 "\"names\":[{\"name\":\"host\",\"id\":%d,\"boot\":42,", id);
+	EXPECT_NE(NULL, strstr(r.out, want)) TH_LOG("%s", r.out);
+	res_free(&r);
+	ivshm_region_close(reg);
+	ivshm_close(dev);
 }
 
 /* The server's default memory is a sealed memfd: info says so. */

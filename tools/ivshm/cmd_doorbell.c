@@ -175,8 +175,40 @@ int cmd_wait(int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * The region's peer directory (names registered with ivshm_peer_register),
+ * into @pi[IVSHM_PEER_MAX]; 0 entries if the memory holds no ring region.
+ */
+static int peer_dir(struct ivshm_dev *dev, struct ivshm_peer_info *pi)
+{
+	struct ivshm_region *reg;
+	int n;
+
+	reg = ivshm_region_open(ivshm_base(dev), ivshm_size(dev));
+	if (!reg)
+		return 0;
+	pi[0].size = sizeof(pi[0]);
+	n = ivshm_peer_list(reg, pi, IVSHM_PEER_MAX);
+	ivshm_region_close(reg);
+	return n < 0 ? 0 : n > IVSHM_PEER_MAX ? IVSHM_PEER_MAX : n;
+}
+
+static const char *name_of(const struct ivshm_peer_info *pi, int n,
+			   unsigned int id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (pi[i].peer_id == id)
+			return pi[i].name;
+	return NULL;
+}
+
 int cmd_peers(int argc, char **argv)
 {
+	struct ivshm_peer_info pi[IVSHM_PEER_MAX];
+	const char *name;
+	int nd;
 	static const struct option opts[] = {
 		COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -221,6 +253,7 @@ int cmd_peers(int argc, char **argv)
 		ivshm_close(dev);
 		return fail_errno(n, "%s: peers", target);
 	}
+	nd = peer_dir(dev, pi);
 	if (cli.json) {
 		json_obj_begin();
 		json_key("self");
@@ -232,11 +265,30 @@ int cmd_peers(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			json_u64(ids[i]);
 		json_arr_end();
+		/* every name registered in the region, connected or not */
+		json_key("names");
+		json_arr_begin();
+		for (i = 0; i < nd; i++) {
+			json_obj_begin();
+			json_key("name");
+			json_str(pi[i].name);
+			json_key("id");
+			json_u64(pi[i].peer_id);
+			json_key("boot");
+			json_u64(pi[i].boot);
+			json_key("heartbeat");
+			json_u64(pi[i].heartbeat);
+			json_obj_end();
+		}
+		json_arr_end();
 		json_obj_end();
 		json_end();
 	} else {
-		for (i = 0; i < n; i++)
-			printf("%u\n", ids[i]);
+		/* the id, and its registered name if it has one */
+		for (i = 0; i < n; i++) {
+			name = name_of(pi, nd, ids[i]);
+			printf(name ? "%u\t%s\n" : "%u\n", ids[i], name);
+		}
 	}
 	free(ids);
 	ivshm_close(dev);
