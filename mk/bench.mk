@@ -3,7 +3,7 @@
 # DPDK's rte_ring and the kernel's IPC, message for message, in the same
 # run (see docs/man/ivshm-bench.1).
 #   make bench                          install the references' packages,
-#                                       build, run 5 rounds, print the table
+#                                       build, run 9 rounds, print the table
 #                                       and save build/bench/RESULT.{json,txt}
 #   make bench BENCH_ARGS="-r 7"        more rounds; "--strict" fails on a miss
 #   make bench BENCH_FIFO=              without --fifo (the default as root:
@@ -56,7 +56,7 @@ bench-deps:
 	@B=$(B) $(TOP)/scripts/deps.sh --bench
 
 bench-run: $(B)/tools/ivshm-bench
-	$(B)/tools/ivshm-bench --save $(B)/bench $(BENCH_FIFO) $(BENCH_ARGS)
+	$(B)/tools/ivshm-bench --save $(B)/bench -r 9 $(BENCH_FIFO) $(BENCH_ARGS)
 
 bench-save:
 	@test -f $(B)/bench/RESULT.json || { echo "run make bench first" >&2; exit 1; }
