@@ -146,7 +146,8 @@ struct ivshm_dev;
  * of range, missing or unexpected fd, bad memory size), EMFILE (unix: the
  * server's peers need one fd per peer and vector, more than the hard
  * RLIMIT_NOFILE allows; the soft limit is raised toward the hard one as
- * needed, process-wide), ECONNRESET (server
+ * needed, process-wide), EUSERS (unix: the server is full, it refused
+ * us for its --max-peers), ECONNRESET (server
  * closed the connection during the handshake), ETIMEDOUT (no complete
  * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
  */

@@ -1046,8 +1046,10 @@ static inline int peek_once(struct ivshm_chan *c, const void **data,
 		/* one load: the publication and the record's geometry */
 		h = atomic_load_explicit(rec_word(c, c->rd),
 					 memory_order_acquire);
-		if (h == IVSHM_REC_NONE)
+		if (h == IVSHM_REC_NONE) {
+			cons_prefetch(c);
 			return 1;
+		}
 		/*
 		 * What a producer may have written from rd on: up to the
 		 * ring size past what we released, the last 8 bytes being

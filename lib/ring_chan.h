@@ -138,14 +138,30 @@ static inline _Atomic uint64_t *rec_word(struct ivshm_chan *c, uint64_t idx)
 }
 
 /*
+ * Consumer, nothing published at rd yet: fetch the line after rd's while
+ * we wait.  A record of more than 56 bytes goes on there, and the
+ * producer writes that line before the header that publishes the record;
+ * if our copy of it is fresh when the header arrives, reading the record
+ * costs one cache miss instead of two in a row.  When the prefetch comes
+ * too early the line is simply fetched again.
+ */
+static inline void cons_prefetch(const struct ivshm_chan *c)
+{
+	__builtin_prefetch(c->data + (((c->rd | 63) + 1) & c->mask));
+}
+
+/*
  * Consumer: is a record published at rd?  Its header is the publication
  * (acquire: the payload was written before it); do_peek validates it.
  * 1 yes, 0 no.
  */
 static inline int cons_fetch(struct ivshm_chan *c)
 {
-	return atomic_load_explicit(rec_word(c, c->rd), memory_order_acquire) !=
-	       IVSHM_REC_NONE;
+	if (atomic_load_explicit(rec_word(c, c->rd), memory_order_acquire) !=
+	    IVSHM_REC_NONE)
+		return 1;
+	cons_prefetch(c);
+	return 0;
 }
 
 /* Can the waiter go on?  1 yes, 0 no, <0 broken. */

@@ -133,11 +133,18 @@ struct ivshm_chn_evt {
 	_Atomic uint32_t epoch;		/* 0 never, odd attached, even detached */
 	_Atomic uint64_t want;		/* producer: wake when cons_idx >= want */
 	/*
-	 * reserved[0] was a heartbeat, bumped after each sleep and read by
+	 * reserved0 was a heartbeat, bumped after each sleep and read by
 	 * nobody: it could not tell a dead peer from an idle one.  Never
 	 * written now; readers must ignore it (older writers may bump it).
 	 */
-	uint64_t reserved[6];
+	uint64_t reserved0;
+	/*
+	 * Doorbells this side rang for its peer, for observers such as
+	 * `ivshm top` (the library never reads it).  A takeover goes on
+	 * counting; older writers leave it 0.
+	 */
+	_Atomic uint64_t rings;
+	uint64_t reserved[4];
 };
 
 /* Channel header: 512 bytes, then the ring (ring_size bytes). */
@@ -202,7 +209,9 @@ _Static_assert(sizeof(struct ivshm_chn_evt) == 64, "evt size");
 _Static_assert(offsetof(struct ivshm_chn_evt, sleep) == 0, "evt.sleep");
 _Static_assert(offsetof(struct ivshm_chn_evt, epoch) == 4, "evt.epoch");
 _Static_assert(offsetof(struct ivshm_chn_evt, want) == 8, "evt.want");
-_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 16, "evt.rsv");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved0) == 16, "evt.rsv0");
+_Static_assert(offsetof(struct ivshm_chn_evt, rings) == 24, "evt.rings");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 32, "evt.rsv");
 
 _Static_assert(offsetof(struct ivshm_chn_hdr, magic) == 0, "chn.magic");
 _Static_assert(offsetof(struct ivshm_chn_hdr, version) == 8, "chn.version");

@@ -12,9 +12,12 @@
  *	Formats FILE (e.g. the file behind an ivshmem-plain device, before
  *	the guest boots) as an empty ring region labelled LABEL.  Writes the
  *	region header, channel table and label block (the first 4224 bytes)
- *	and nothing else; destroys any channels in FILE.  Refuses if a
- *	channel of FILE has a side attached (a live peer, or one that died
- *	attached), unless --force.
+ *	and nothing else; destroys any channels in FILE.  FILE must be
+ *	never formatted (its region magic is zero, as in a new file) or
+ *	hold a ring region already: anything else (a text file, another
+ *	program's data) is refused and left alone, as `ivshm send --format`
+ *	does.  Refuses too if a channel of FILE has a side attached (a live
+ *	peer, or one that died attached), unless --force.
  *
  * The kernel never parses shared memory, and neither does this program: it
  * only calls the library's validated ivshm_region_open/ivshm_region_label,
@@ -49,8 +52,9 @@ static void usage(FILE *f)
 		"nothing if not.  --format makes FILE an empty ring region\n"
 		"labelled LABEL (1..31 of A-Z a-z 0-9 . _ -), e.g. the file\n"
 		"behind an ivshmem-plain device before the guest boots; it\n"
-		"destroys any channels in FILE, and refuses if one has a side\n"
-		"attached, unless --force.\n", prog, prog);
+		"destroys any channels in FILE, refuses a FILE that holds\n"
+		"other data, and refuses if a channel has a side attached,\n"
+		"unless --force.\n", prog, prog);
 }
 
 /* Bytes of shared memory behind @fd: a file's size or the device's BAR2. */
@@ -229,6 +233,20 @@ static int format(const char *path, const char *label, int force)
 		fprintf(stderr, "%s: %s: mmap: %m\n", prog, path);
 		return 1;
 	}
+	/*
+	 * Only memory that never held a region (EAGAIN: magic still zero)
+	 * or holds one, of this layout or another (EPROTONOSUPPORT: our
+	 * magic, another version): never someone else's data.
+	 */
+	r = ivshm_region_open(mem, size);
+	if (!r && errno != EAGAIN && errno != EPROTONOSUPPORT) {
+		fprintf(stderr,
+			"%s: %s: holds data that is not a ring region (%s); refusing to overwrite it\n",
+			prog, path, strerror(errno));
+		munmap(mem, size);
+		return 1;
+	}
+	ivshm_region_close(r);
 	err = force ? 0 : live_attachments(mem, size);
 	if (err > 0) {
 		fprintf(stderr,
