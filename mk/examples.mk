@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # examples/: small complete programs, compiled as a user would compile
 # them (the public header only, no _GNU_SOURCE, no private include path),
 # against the static library so that they also run in the test guests.

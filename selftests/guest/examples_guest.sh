@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Guest halves of examples/ (scenario "twoguests", roles A and B, after
 # ring_g2g): guest A asks the host's reqresp responder (started by the
 # harness on request) 50 questions, then streams 16 MiB zero-copy to
