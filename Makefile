@@ -29,7 +29,8 @@ ifneq ($(KDIR),)
 KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 endif
 # Our kernels (the debug lane) live in $(B)/kernels/KVER, a link to the cache.
-KDIR_OF	= $(if $(KDIR),$(KDIR),$(if $(filter $(DEBUG_KVER),$(1)),$(B)/kernels/$(1)/build,/usr/src/linux-headers-$(1)))
+# So do the arm64 lane's (mk/arm64.mk), cross-built with $(KMOD_CROSS).
+KDIR_OF	= $(if $(KDIR),$(KDIR),$(if $(filter $(DEBUG_KVER) $(ARM64_KVERS),$(1)),$(B)/kernels/$(1)/build,/usr/src/linux-headers-$(1)))
 # Our own module build (and so make check) is strict: W=1 warnings, and
 # every warning an error.  kmod/Kbuild alone (DKMS, kmod/Makefile) is not.
 KMOD_STRICT := W=1 IVSHM_WERROR=1
@@ -83,7 +84,7 @@ endif
 $(B)/kmod/%/ivshm.ko: $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/ivshm.h
 	@mkdir -p $(@D)
 	@for f in $(TOP)/kmod/*.c $(TOP)/kmod/*.h $(TOP)/kmod/Kbuild; do ln -sf $$f $(@D)/; done
-	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) modules
+	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) $(KMOD_CROSS) modules
 
 lib: $(LIB_SO) $(LIB_A) $(B)/lib/libivshm.pc
 

@@ -17,7 +17,9 @@ pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-source-6.12 bc bison flex libelf-dev libssl-dev
       qemu-system-x86 busybox-static cpio kmod libudev-dev udev
       linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
-      lintian libvirt-clients gcc-multilib)
+      lintian libvirt-clients gcc-multilib
+      binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu
+      libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-system-arm)
 # --bench: also the references of make bench (tools/ivshm-bench): ck_ring
 # and DPDK's rte_ring.  About 150 MB installed, so not for make check,
 # whose smoke run reports those two references as skipped without them.
@@ -25,9 +27,22 @@ if [ "${1:-}" = --bench ]; then
 	pkgs+=(libck-dev libdpdk-dev)
 fi
 
+# The arm64 lane (mk/arm64.mk) downloads arm64 packages: apt must know
+# the architecture.  Its gcc is extracted, not installed: the package
+# gcc-12-aarch64-linux-gnu conflicts with gcc-multilib.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" = 0 ]; then
+		dpkg --add-architecture arm64
+		apt-get update -q >/dev/null
+	else
+		echo "deps: run as root once to add the arm64 architecture" >&2
+	fi
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
-	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	# One line per installed architecture of p: any will do.
+	s=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | head -n1 || true)
 	[ "$s" = "install ok installed" ] || missing+=("$p")
 done
 
