@@ -123,16 +123,20 @@ class PlainShm:
 class Kernel:
     """A kernel the guests boot, by release.  One of ours when BUILD/kernels/
     KVER exists (the Makefile links the debug-kernel lane's cache there:
-    bzImage, config, modules.* and build/, the tree M= builds use), else a
-    Debian one: /boot/vmlinuz-KVER, /lib/modules/KVER and
+    bzImage, config, modules.* and build/, the tree M= builds use; and the
+    arm64 lane's Debian kernels, the same with an Image), else a Debian
+    one: /boot/vmlinuz-KVER, /lib/modules/KVER and
     /usr/src/linux-headers-KVER.  Its .config says what the guest must
-    show: lockdep active, kmemleak scanned."""
+    show: lockdep active, kmemleak scanned.  arch is "arm64" for Debian's
+    -arm64 kernels, else "x86_64"."""
 
     def __init__(self, kver):
         self.kver = kver
+        self.arch = "arm64" if kver.endswith("-arm64") else "x86_64"
         own = os.path.join(BUILD, "kernels", kver)
         if os.path.isdir(own):
-            self.image = os.path.join(own, "bzImage")
+            self.image = os.path.join(
+                own, "Image" if self.arch == "arm64" else "bzImage")
             self.moddir = own
             self.kdir = os.path.join(own, "build")
         else:
@@ -168,6 +172,27 @@ class Kernel:
         return 5 if self.has("KASAN") or self.has("PROVE_LOCKING") else 1
 
 
+# The kernel console's device, a log file (the machine's own UART on
+# arm64); the tests' channel is ttyS0 on both.
+CONSOLE = {"x86_64": "ttyS1", "arm64": "ttyAMA0"}
+
+
+def _machine(arch, console):
+    """QEMU and its machine for arch, with the guest's ttyS0 on this
+    harness's pipe and the kernel console in the file console."""
+    if arch == "x86_64":
+        return ["qemu-system-x86_64", "-M", "q35",
+                "-serial", "stdio", "-serial", "file:" + console]
+    # virt has one UART (a PL011: ttyAMA0): the tests' ttyS0 is a PCI
+    # 16550.  GICv3 with its ITS (on by default) gives MSI-X; cortex-a57
+    # is the quickest CPU under TCG (max adds pointer authentication,
+    # which TCG emulates slowly).
+    return ["qemu-system-aarch64", "-M", "virt,gic-version=3",
+            "-cpu", "cortex-a57",
+            "-chardev", "stdio,id=tests", "-device",
+            "pci-serial,chardev=tests", "-serial", "file:" + console]
+
+
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
                  append="", memory=384, smp=1):
@@ -183,15 +208,16 @@ class Guest:
         self.ended = {}
         self.kernel = Kernel(kver)
         self.checks = []
-        cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
+        cmd = _machine(self.kernel.arch, self.console) + [
+               "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
-               "-serial", "stdio", "-serial", "file:" + self.console,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                "-kernel", self.kernel.image, "-initrd", initrd,
-               "-append", "console=ttyS1 loglevel=7 panic=-1 "
+               "-append", "console=%s loglevel=7 panic=-1 "
                "ivshmtest.run=%s ivshmtest.slow=%d %s"
-               % (",".join(tests), self.kernel.slowdown(), append)]
+               % (CONSOLE[self.kernel.arch], ",".join(tests),
+                  self.kernel.slowdown(), append)]
         # TCG unless asked: a /dev/kvm that exists may still not work
         # (nested virtualisation), and the tests must not depend on it.
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
