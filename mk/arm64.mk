@@ -10,7 +10,8 @@ ARM64_KVERS := $(shell $(TOP)/scripts/arm64-kernels.sh --kvers 2>/dev/null)
 ARM64_CC := $(shell $(TOP)/scripts/arm64-kernels.sh --cc-path 2>/dev/null)
 ARM64_USERLAND := $(shell $(TOP)/scripts/arm64-kernels.sh --root 2>/dev/null)/userland
 ARM64_MODULES := $(foreach k,$(ARM64_KVERS),$(B)/kmod/$(k)/ivshm.ko)
-# What runs in an arm64 guest: all but the i386 compat test (x86 only).
+# What runs in an arm64 guest: all but the i386 compat test (x86 only),
+# and the lost-wakeup stress of the host tests (selftests/guest/ring_wakeup.sh).
 ARM64_GUEST_TESTS := $(filter-out %/driver_compat32,$(GUEST_TESTS))
 
 _all: arm64
@@ -36,10 +37,11 @@ $(ARM64_CC): scripts/arm64-kernels.sh
 $(ARM64_USERLAND)/.done: scripts/arm64-kernels.sh
 	@$(TOP)/scripts/arm64-kernels.sh --userland >/dev/null
 
-$(B)/arm64/.userland: $(ARM64_CC) $(ARM64_USERLAND)/.done $(LIB_SRCS) $(wildcard lib/*.h include/*.h tools/*/*.[ch] selftests/guest/*.c selftests/*.h)
+$(B)/arm64/.userland: mk/arm64.mk selftests/host/ring_wakeup.c $(ARM64_CC) $(ARM64_USERLAND)/.done $(LIB_SRCS) $(wildcard lib/*.h include/*.h tools/*/*.[ch] selftests/guest/*.c selftests/*.h)
 	@$(MAKE) --no-print-directory -f $(TOP)/Makefile B=$(B)/arm64 \
 		CC=$(ARM64_CC) CFLAGS="$(CFLAGS) -L$(ARM64_USERLAND)/usr/lib/aarch64-linux-gnu" ARM64=0 DEBUG_LANE=0 KVERS=none BENCH_REFS=none lib tools \
-		$(patsubst $(B)/%,$(B)/arm64/%,$(ARM64_GUEST_TESTS))
+		$(patsubst $(B)/%,$(B)/arm64/%,$(ARM64_GUEST_TESTS)) \
+		$(B)/arm64/tests/host/ring_wakeup
 	@touch $@
 
 .PHONY: arm64

@@ -133,6 +133,10 @@ def build(kver, build_dir, extra_files=()):
     tdir = os.path.join(user.build, "tests", "guest")
     for t in sorted(os.listdir(tdir)):
         binaries.append(_copy(os.path.join(tdir, t), root, "/tests/" + t))
+    # The lost-wakeup stress runs on the arm64 CPU too (ring_wakeup.sh).
+    if kernel.arch == "arm64":
+        binaries.append(_copy(os.path.join(user.build, "tests/host/ring_wakeup"),
+                              root, "/tests/ring_wakeup"))
     # Guest halves of tests written as scripts, and our tools.
     for t in sorted(os.listdir(os.path.join(TOP, "selftests/guest"))):
         if t.endswith(".sh"):

@@ -60,11 +60,14 @@ def _plain_and_doorbell(kver, initrd, workdir, prefix, name, tests,
 
 
 def basic(kver, initrd, workdir, prefix):
-    """The driver's ABI, the library's guest backend and the CLI."""
+    """The driver's ABI, the library's guest backend and the CLI; on arm64
+    also BAR2's memory type (last: it rebinds the plain device)."""
+    arm64 = vm.Kernel(kver).arch == "arm64"
     return _plain_and_doorbell(
         kver, initrd, workdir, prefix, "basic",
         ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
-         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"])
+         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"] +
+        (["driver_memtype"] if arm64 else []))
 
 
 def nomsi(kver, initrd, workdir, prefix):
@@ -249,8 +252,11 @@ def rings(kver, initrd, workdir, prefix):
                                 stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         objs.append(vm.ProcessGroup(host))
+        # On arm64, also the lost-wakeup stress on a weakly ordered CPU.
+        arm64 = vm.Kernel(kver).arch == "arm64"
         g = vm.Guest("rings", kver, initrd, workdir,
-                     [vm.doorbell_dev("db0", srv, VECTORS)], ["ring_echo.sh"],
+                     [vm.doorbell_dev("db0", srv, VECTORS)],
+                     ["ring_echo.sh"] + (["ring_wakeup.sh"] if arm64 else []),
                      smp=2)
         objs.append(g)
         results = vm.run_guests([g], vm.Requests({}, None, {}), prefix, 300)
