@@ -19,7 +19,8 @@ pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
       lintian libvirt-clients gcc-multilib
       binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu
-      libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-system-arm)
+      libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-system-arm
+      libudev1:arm64)
 # --bench: also the references of make bench (tools/ivshm-bench): ck_ring
 # and DPDK's rte_ring.  About 150 MB installed, so not for make check,
 # whose smoke run reports those two references as skipped without them.
@@ -28,7 +29,8 @@ if [ "${1:-}" = --bench ]; then
 fi
 
 # The arm64 lane (mk/arm64.mk) downloads arm64 packages: apt must know
-# the architecture.  Its gcc is extracted, not installed: the package
+# the architecture (and libudev1:arm64, installed, gives dpkg-shlibdeps the
+# dependency of the cross-built packages, selftests/host/packaging_arm64.sh).  Its gcc is extracted, not installed: the package
 # gcc-12-aarch64-linux-gnu conflicts with gcc-multilib.
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	if [ "$(id -u)" = 0 ]; then
