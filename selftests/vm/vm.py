@@ -32,6 +32,7 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
                      r"INFO: task .* blocked for more than|soft lockup|"
                      r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
+RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.$")
 
 
 class Result:
@@ -561,10 +562,19 @@ def _line(g, line, requests, results, prefix):
         m = TAP.match(line)
         if not m and g.current:
             g.comments = (g.comments + [line])[-12:]
+            run = RUN.match(line)
+            if run:
+                g.running = run.group(1)
         if m and g.current:
             status = "pass" if m.group(1) == "ok" else "fail"
             if "# SKIP" in m.group(3):
                 status = "skip"
+            # The kselftest harness names no test on a skip's line
+            # ("ok 3 # SKIP why"): the name is that of its "#  RUN" line.
+            if m.group(2) == "#" and m.group(3).startswith(" SKIP"):
+                status = "skip"
+                m = TAP.match("%s 0 %s # SKIP%s" % (
+                    m.group(1), g.running or "#", m.group(3)[5:]))
             if status == "fail":
                 g.failed_in_prog = True
             detail = m.group(3).strip()
@@ -577,6 +587,7 @@ def _line(g, line, requests, results, prefix):
 
 
 Guest.failed_in_prog = False
+Guest.running = None   # the kselftest test that printed "#  RUN" last
 Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
