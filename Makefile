@@ -143,7 +143,7 @@ $(B)/tests/guest/driver_compat32: selftests/guest/driver_compat32.c $(DEPS_STAMP
 -include $(wildcard mk/*.mk)
 
 _check: _all
-	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)" --arm64-kvers "$(ARM64_KVERS)"
+	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)" $(if $(filter 1,$(ARM64)),--arm64-kvers "$(ARM64_KVERS)")
 
 # make demo [GUESTS=1|2] [MESSAGES=n] [KERNEL=6.1|6.12]
 KERNEL	?= 6.12
