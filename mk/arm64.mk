@@ -22,19 +22,21 @@ arm64: $(ARM64_MODULES) $(B)/arm64/.userland
 # under the plain name only.
 $(ARM64_MODULES): KMOD_CROSS := ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- CC=$(ARM64_CC)
 $(foreach k,$(ARM64_KVERS),$(eval $(B)/kmod/$(k)/ivshm.ko: $(B)/kernels/$(k)/.done))
-$(B)/kernels/%-arm64/.done: scripts/arm64-kernels.sh $(ARM64_CC)
+# The caches are keyed by release and version (the gcc's path names its
+# version): what exists is up to date.
+$(B)/kernels/%-arm64/.done: | $(ARM64_CC)
 	@mkdir -p $(B)/kernels
 	@$(TOP)/scripts/arm64-kernels.sh | while read -r k dir; do \
 		ln -sfn "$$dir" $(B)/kernels/$$k; done
 	@test -e $@
 
-$(ARM64_CC): scripts/arm64-kernels.sh
+$(ARM64_CC):
 	@$(TOP)/scripts/arm64-kernels.sh --cc >/dev/null
 
 # The user space, by this Makefile itself with the cross compiler and
 # $(B)/arm64 as its build directory (the benchmark without the x86 builds
 # of its references), linking the extracted arm64 libudev.
-$(ARM64_USERLAND)/.done: scripts/arm64-kernels.sh
+$(ARM64_USERLAND)/.done:
 	@$(TOP)/scripts/arm64-kernels.sh --userland >/dev/null
 
 $(B)/arm64/.userland: mk/arm64.mk selftests/host/ring_wakeup.c $(ARM64_CC) $(ARM64_USERLAND)/.done $(LIB_SRCS) $(wildcard lib/*.h include/*.h tools/*/*.[ch] selftests/guest/*.c selftests/*.h)
