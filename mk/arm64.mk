@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # arm64 guests: ivshm.ko cross-built for Debian's arm64 6.1 and 6.12
 # kernels, and the library, tools and guest tests cross-built for aarch64
 # (into $(B)/arm64/), for the arm64 lane of make check.  The kernels, their

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Debian's arm64 kernels for the arm64 guest lane, downloaded (apt-get
 # download, arch arm64) and extracted rather than installed, cached outside
 # the clone, one directory per kernel release keyed by the package version:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # In-guest half of the "rings" scenario on arm64: the lost-wakeup stress
 # (selftests/host/ring_wakeup.c, cross-built) on a weakly ordered CPU,
 # shortened for TCG, where a round trip that sleeps costs about 3 ms (two
