@@ -40,6 +40,13 @@
  * copy out and commit events; sleeping for events happens without it, and
  * O_NONBLOCK readers only try it.
  *
+ * BAR2 is moved (place.c) only in probe, before pci_enable_device() and
+ * before the device has a node, an interrupt or a mapping of ours, so it
+ * takes no lock of ours; the PCI core locks its resource tree inside
+ * pci_release/assign_resource().  It must not take pci_rescan_remove_lock:
+ * pciehp holds it while it probes a plugged device and while it waits for
+ * a removed device's driver to unbind.
+ *
  * Order (outer first): mmap_lock -> srcu read section (fault, mmap);
  * read_lock -> mmap_lock (read's copy out may fault); bind_lock is taken
  * with no other lock of ours held.  Remove takes none of them while it
@@ -132,6 +139,9 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma);
 int ivshm_inode_get(struct ivshm_device *idev);
 void ivshm_inode_put(struct ivshm_device *idev);
 void ivshm_revoke_mappings(struct ivshm_device *idev);
+
+/* place.c */
+void ivshm_place_bar2(struct pci_dev *pdev);
 
 /* irq.c */
 int ivshm_irq_setup(struct ivshm_device *idev);

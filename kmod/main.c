@@ -196,6 +196,9 @@ static int ivshm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_put;
 
+	/* Before anything maps BAR2: it may move. */
+	ivshm_place_bar2(pdev);
+
 	ret = pci_enable_device(pdev);
 	if (ret)
 		goto err_put;

@@ -170,7 +170,7 @@ class Kernel:
 
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
-                 append="", memory=384, smp=1):
+                 append="", memory=384, smp=1, machine="q35"):
         self.name, self.kver, self.tests = name, kver, tests
         self.console = os.path.join(workdir, name + "-console.log")
         self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
@@ -183,7 +183,7 @@ class Guest:
         self.ended = {}
         self.kernel = Kernel(kver)
         self.checks = []
-        cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
+        cmd = ["qemu-system-x86_64", "-M", machine, "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
                "-serial", "stdio", "-serial", "file:" + self.console,
