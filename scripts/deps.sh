@@ -17,7 +17,7 @@ pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
       linux-source-6.12 bc bison flex libelf-dev libssl-dev
       qemu-system-x86 busybox-static cpio kmod libudev-dev udev
       linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
-      lintian libvirt-clients gcc-multilib)
+      lintian libvirt-clients gcc-multilib liburing-dev)
 # --bench: also the references of make bench (tools/ivshm-bench): ck_ring
 # and DPDK's rte_ring.  About 150 MB installed, so not for make check,
 # whose smoke run reports those two references as skipped without them.

@@ -313,7 +313,9 @@ MEMTYPE_SIZES = (2, 4, 64)
 def memtype(kver, initrd, workdir, prefix):
     """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
     one of 8 MiB behind a PCIe root port: user mappings are write-back on
-    -M q35 and on -M pc (two guests at once, on the same memory)."""
+    -M q35 and on -M pc (two guests at once, on the same memory), and
+    BAR2's struct pages (ivshm.struct_pages=1) can be pinned for I/O
+    (driver_pages)."""
     objs = []
     try:
         mems, common = {}, []
@@ -338,8 +340,9 @@ def memtype(kver, initrd, workdir, prefix):
         guests = []
         for machine, extra in (("q35", q35_only), ("pc", [])):
             g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
-                         common + extra, ["driver_memtype"],
-                         append="ivshmtest.machine=" + machine,
+                         common + extra, ["driver_memtype", "driver_pages"],
+                         append="ivshmtest.machine=%s ivshm.struct_pages=1"
+                         % machine,
                          machine=machine)
             objs.append(g)
             guests.append(g)
