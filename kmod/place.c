@@ -112,8 +112,13 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 	u16 cmd;
 	int ret = 0;
 
+	/*
+	 * Above 4 GiB it is already where a move would put it; not asking
+	 * there also keeps the usual probe (and a rebind) as cheap as before.
+	 */
 	if (!relocate_bar2 || (res->flags & want) != want ||
 	    (res->flags & IORESOURCE_UNSET) || !resource_size(res) ||
+	    res->start > U32_MAX ||
 	    ivshm_wb_possible(res->start, resource_size(res)))
 		return;
 
