@@ -5,10 +5,13 @@
  * write-back by user space, on -M q35 and -M pc (ivshmtest.machine=), and
  * behind a PCIe root port on q35.
  *
- * The type of the user PTEs: every PTE the driver inserts takes its cache
- * bits from the kernel's memory type tree entry covering the page
- * (vmf_insert_pfn -> track_pfn_insert -> lookup_memtype), which
- * /sys/kernel/debug/x86/pat_memtype_list lists.  Debian's kernels have no
+ * The type of the user PTEs: with raw PFNs (the default; the q35 guest)
+ * every PTE the driver inserts takes its cache bits from the kernel's
+ * memory type tree entry covering the page (vmf_insert_pfn ->
+ * track_pfn_insert -> lookup_memtype), which
+ * /sys/kernel/debug/x86/pat_memtype_list lists.  With struct pages (the pc
+ * guest) PTEs take the mapping's own write-back protection and the entry
+ * is the pages' linear mapping, which must agree.  Debian's kernels have no
  * CONFIG_PTDUMP_DEBUGFS to dump the PTEs directly.  Every page is touched
  * before the list is read, so the PTEs exist when it is.
  */

@@ -313,9 +313,9 @@ MEMTYPE_SIZES = (2, 4, 64)
 def memtype(kver, initrd, workdir, prefix):
     """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
     one of 8 MiB behind a PCIe root port: user mappings are write-back on
-    -M q35 and on -M pc (two guests at once, on the same memory), and
-    BAR2's struct pages (ivshm.struct_pages=1) can be pinned for I/O
-    (driver_pages)."""
+    -M q35 and on -M pc (two guests at once, on the same memory); on pc,
+    with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
+    for I/O (driver_pages)."""
     objs = []
     try:
         mems, common = {}, []
@@ -338,11 +338,14 @@ def memtype(kver, initrd, workdir, prefix):
         q35_only = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
                     vm.plain_dev("rp8m", rp, bus="rp0")]
         guests = []
-        for machine, extra in (("q35", q35_only), ("pc", [])):
+        # q35 maps raw PFNs (the default), pc struct pages.
+        for machine, extra, tests, append in (
+                ("q35", q35_only, ["driver_memtype"], ""),
+                ("pc", [], ["driver_memtype", "driver_pages"],
+                 " ivshm.struct_pages=1")):
             g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
-                         common + extra, ["driver_memtype", "driver_pages"],
-                         append="ivshmtest.machine=%s ivshm.struct_pages=1"
-                         % machine,
+                         common + extra, tests,
+                         append="ivshmtest.machine=" + machine + append,
                          machine=machine)
             objs.append(g)
             guests.append(g)
