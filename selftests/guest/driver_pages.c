@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Scenario "memtype": BAR2 has struct pages (sysfs map_mode "pages"), so
- * the kernel can pin the shared memory for I/O: process_vm_readv/writev
- * and io_uring fixed buffers work on a mapping of it, and the bytes they
- * move are the host's.  A raw PFN mapping fails all three with EFAULT.
+ * the kernel can pin the shared memory for I/O: vmsplice,
+ * process_vm_readv/writev and io_uring fixed buffers work on a mapping of
+ * it, and the bytes they move are the host's.  A raw PFN mapping fails
+ * them all with EFAULT.
  * (6.1's io_uring refuses fixed buffers in any file mapping but shmem's,
  * pages or not: that test is skipped there.)
  */
 #include <liburing.h>
+#include <fcntl.h>
 #include <sys/uio.h>
 
 #include "kselftest_harness.h"
@@ -65,6 +67,9 @@ TEST_F(pages, process_vm_rw)
 	local.iov_len = sizeof(buf);
 	remote.iov_base = self->mem + 20480;
 	remote.iov_len = sizeof(buf);
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0 &&
+	    errno == ENOSYS)
+		SKIP(return, "no CONFIG_CROSS_MEMORY_ATTACH in this kernel");
 	ASSERT_EQ(8, process_vm_readv(getpid(), &local, 1, &remote, 1, 0))
 		TH_LOG("process_vm_readv: %s", strerror(errno));
 	EXPECT_EQ(0, memcmp(buf, "\x01\x02\x03\x04\x05\x06\x07\x08", 8));
@@ -75,6 +80,28 @@ TEST_F(pages, process_vm_rw)
 		TH_LOG("process_vm_writev: %s", strerror(errno));
 	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "shm-read plain4m 24576 8"));
 	EXPECT_STREQ("f1f2f3f4f5f6f7f8", ans);
+}
+
+/*
+ * vmsplice() takes references on the pages it splices (GUP): the pipe then
+ * carries the shared memory's bytes.  Every kernel has it.
+ */
+TEST_F(pages, vmsplice_gup)
+{
+	struct iovec iov = { .iov_base = self->mem + 28672, .iov_len = 4096 };
+	unsigned char buf[4096];
+	char ans[64];
+	int p[2];
+
+	ASSERT_EQ(0, vt_host(ans, sizeof(ans),
+			     "shm-write plain4m 28672 5a5b5c5d"));
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(4096, vmsplice(p[1], &iov, 1, 0))
+		TH_LOG("vmsplice: %s", strerror(errno));
+	ASSERT_EQ(4096, read(p[0], buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "\x5a\x5b\x5c\x5d", 4));
+	close(p[0]);
+	close(p[1]);
 }
 
 /*
@@ -100,7 +127,12 @@ TEST_F(pages, io_uring_read_fixed)
 	ASSERT_EQ(FILE_LEN, write(file, data, FILE_LEN));
 	memset(self->mem + off, 0, FILE_LEN);
 
-	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret == -ENOSYS) {
+		close(file);
+		SKIP(return, "no CONFIG_IO_URING in this kernel");
+	}
+	ASSERT_EQ(0, ret);
 	iov.iov_base = self->mem;
 	iov.iov_len = SIZE;
 	ret = io_uring_register_buffers(&ring, &iov, 1);
