@@ -32,6 +32,9 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
                      r"INFO: task .* blocked for more than|soft lockup|"
                      r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
+# The kselftest harness announces each test ("#  RUN  name ...") and, when
+# it skips one, reports "ok N # SKIP why" without the name.
+RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.")
 
 
 class Result:
@@ -529,20 +532,26 @@ def _line(g, line, requests, results, prefix):
         requests.handle(g, w[1], w[2:])
     else:
         m = TAP.match(line)
+        run = RUN.match(line)
+        if run:
+            g.last_run = run.group(1)
         if not m and g.current:
             g.comments = (g.comments + [line])[-12:]
         if m and g.current:
+            name, rest = m.group(2), m.group(3)
+            if name == "#":     # "ok N # SKIP why": the name is the RUN's
+                name, rest = g.last_run, "# " + rest.strip()
             status = "pass" if m.group(1) == "ok" else "fail"
-            if "# SKIP" in m.group(3):
+            if "# SKIP" in rest:
                 status = "skip"
             if status == "fail":
                 g.failed_in_prog = True
-            detail = m.group(3).strip()
+            detail = rest.strip()
             if status == "fail":
                 detail = "\n".join(g.comments + [detail])
             g.comments = []
             results.append(Result("%s%s:%s:%s" % (prefix, g.name, g.current,
-                                                  m.group(2)), status,
+                                                  name), status,
                                   detail))
 
 
@@ -550,6 +559,7 @@ Guest.failed_in_prog = False
 Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
+Guest.last_run = "?"    # the test the harness announced last
 
 
 class ProcessGroup:
