@@ -1,9 +1,12 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # ivshm: top-level build.  See README.md.
-#   make            deps (if missing), module for each kernel, library, tools, tests
-#                   (the first run builds the debug-lane kernel: ~10-20 min)
-#   make check      everything, then checkpatch, sparse, host and in-guest tests
-#                   on every kernel, with each lane's wall time
-#   make demo       the end-to-end demo (host + QEMU guests)
+#   make            build deps (if missing), module for each kernel, library,
+#                   tools, tests (the first run builds the debug-lane kernel:
+#                   ~10-20 min)
+#   make check      also the test deps (QEMU, kernel images, lint tools),
+#                   then checkpatch, sparse, host and in-guest tests on
+#                   every kernel, with each lane's wall time
+#   make demo       also QEMU and kernel images; the end-to-end demo
 #   make bench      ring benchmarks against ck_ring, rte_ring and kernel IPC
 # KDIR=<headers dir> builds the module for one other kernel only.
 
@@ -53,9 +56,14 @@ MODULES	 := $(foreach k,$(KVERS),$(B)/kmod/$(k)/ivshm.ko)
 DEPS_STAMP := $(B)/ksrc/.done
 
 # The public targets install missing packages first, then re-run make so
-# that what the packages brought (kernel headers) is seen.
+# that what the packages brought (kernel headers) is seen.  A plain make
+# installs build dependencies only; QEMU, kernel images and lint tools
+# come with make check and make demo (scripts/deps.sh --check, --demo).
 # The demo and the benchmarks need no debug-lane kernel.
-all check demo bench: deps
+all bench: deps
+check: deps-check
+demo: deps-demo
+all check demo bench:
 	@$(MAKE) --no-print-directory _$@ $(if $(filter demo bench,$@),DEBUG_LANE=0)
 
 # The benchmark's references (mk/bench.mk) are its own packages.
@@ -65,6 +73,9 @@ _all: modules lib tools tests
 
 deps:
 	@B=$(B) $(TOP)/scripts/deps.sh
+
+deps-check deps-demo:
+	@B=$(B) $(TOP)/scripts/deps.sh --$(subst deps-,,$@)
 
 $(DEPS_STAMP):
 	@B=$(B) $(TOP)/scripts/deps.sh
@@ -162,4 +173,4 @@ _bench: _all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps modules lib tools tests check demo bench clean _all _check _demo _bench
+.PHONY: all deps deps-check deps-demo modules lib tools tests check demo bench clean _all _check _demo _bench

@@ -62,7 +62,7 @@ _ivshm()
 
 _ivshm_complete()
 {
-	local commands="list info ring wait peers dump channels send recv help"
+	local commands="list info ring wait peers dump channels send recv monitor top help"
 	local i cmd="" cmd_i=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
@@ -89,7 +89,7 @@ _ivshm_complete()
 	for ((i = cmd_i + 1; i < cword; i++)); do
 		if ((skip)); then skip=0; continue; fi
 		case ${words[i]} in
-		--timeout|-t|--ring-size|-s|--bytes|-b|--count|-n|--peer|-p|--tx-vector|--rx-vector)
+		--timeout|-t|--ring-size|-s|--bytes|-b|--count|-n|--peer|-p|--tx-vector|--rx-vector|--interval|-i|--iterations)
 			skip=1 ;;
 		-*) ;;
 		*) args+=("${words[i]}") ;;
@@ -97,7 +97,7 @@ _ivshm_complete()
 	done
 
 	case $prev in
-	--timeout|-t|--ring-size|-s|--bytes|-b|--count|-n|--peer|-p|--tx-vector|--rx-vector)
+	--timeout|-t|--ring-size|-s|--bytes|-b|--count|-n|--peer|-p|--tx-vector|--rx-vector|--interval|-i|--iterations)
 		return ;;
 	esac
 
@@ -107,6 +107,8 @@ _ivshm_complete()
 	dump) opts+=" --no-squeeze -v" ;;
 	send) opts+=" --create --format --ring-size --bytes --timeout --peer --tx-vector --rx-vector --takeover" ;;
 	recv) opts+=" --create --format --ring-size --raw --count --timeout --peer --tx-vector --rx-vector --takeover" ;;
+	monitor) opts+=" --count --interval" ;;
+	top) opts+=" --interval --iterations --once" ;;
 	help)
 		((${#args[@]} == 0)) &&
 			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
@@ -119,7 +121,7 @@ _ivshm_complete()
 
 	case $cmd in
 	list) ;;
-	info|peers|channels|ring|wait|dump)
+	info|peers|channels|ring|wait|dump|monitor|top)
 		((${#args[@]} == 0)) && _ivshm_targets "$cur" ;;
 	send|recv)
 		if ((${#args[@]} == 0)); then

@@ -45,7 +45,7 @@ extern "C" {
  * symbol nodes are there to avoid.
  */
 #define IVSHM_VERSION_MAJOR	0
-#define IVSHM_VERSION_MINOR	1
+#define IVSHM_VERSION_MINOR	2
 #define IVSHM_VERSION_PATCH	0
 
 #define IVSHM_STR_(x)	#x
@@ -146,7 +146,8 @@ struct ivshm_dev;
  * of range, missing or unexpected fd, bad memory size), EMFILE (unix: the
  * server's peers need one fd per peer and vector, more than the hard
  * RLIMIT_NOFILE allows; the soft limit is raised toward the hard one as
- * needed, process-wide), ECONNRESET (server
+ * needed, process-wide), EUSERS (unix: the server is full, it refused
+ * us for its --max-peers), ECONNRESET (server
  * closed the connection during the handshake), ETIMEDOUT (no complete
  * handshake within IVSHM_HANDSHAKE_TIMEOUT_MS), ENOMEM.
  */
@@ -453,6 +454,8 @@ IVSHM_EXPORT int ivshm_dev_signal(struct ivshm_dev *dev, unsigned int peer,
 #define IVSHM_CHAN_PRODUCER	0x1u	/* this handle sends */
 #define IVSHM_CHAN_CONSUMER	0x2u	/* this handle receives */
 #define IVSHM_CHAN_RESET	0x100u	/* create: re-create an existing one */
+#define IVSHM_CHAN_AUTODELETE	0x400u	/* create: free it once both sides
+					 * have detached */
 #define IVSHM_CHAN_TAKEOVER	0x200u	/* attach: replace a dead attachment */
 
 struct ivshm_region;
@@ -551,6 +554,11 @@ IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
  * it (empty, new generation): handles still attached to the old one get
  * -ECONNRESET; use it only when the peer is gone too (to resume after a
  * restart while the peer lives, attach with IVSHM_CHAN_TAKEOVER instead).
+ * IVSHM_CHAN_AUTODELETE: the channel is deleted, its slot and space
+ * reused by later channels, when both sides have attached and then
+ * detached (closed); what is still queued then is dropped.  A region
+ * with client churn uses it so that it never runs out of slots or
+ * space.  Without it a channel lives until the region is formatted.
  * @sig may be NULL (polling).  When both sides create the same name at
  * once, exactly one succeeds; the other gets EEXIST (attach then).
  * Return: a new handle (close with ivshm_chan_close), or NULL with errno
@@ -703,7 +711,8 @@ IVSHM_EXPORT int ivshm_chan_stats(const struct ivshm_chan *c,
 				  struct ivshm_chan_stats *st);
 
 /* States of struct ivshm_chan_info. */
-#define IVSHM_CHAN_STATE_INIT	1	/* being created: only name/slot */
+#define IVSHM_CHAN_STATE_INIT	1	/* being created (or deleted): only
+					 * name/slot */
 #define IVSHM_CHAN_STATE_READY	2	/* published and fully validated */
 #define IVSHM_CHAN_STATE_BAD	3	/* entry or header fails validation */
 
@@ -749,6 +758,104 @@ struct ivshm_chan_info {
 IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 				       struct ivshm_chan_info *out,
 				       unsigned int max);
+
+/* ---- peer directory --------------------------------------------------- */
+
+/*
+ * Peers find each other by name: each peer registers a name with its
+ * peer id (ivshm_peer_id() of its device) in a directory inside the ring
+ * region, and others look the name up.  An entry also carries a boot
+ * number (tells a restarted peer from the old one) and a heartbeat, a
+ * counter its owner bumps: a reader that sees it stand still for longer
+ * than the owner's period may judge the peer gone.  Everything read from
+ * the directory is validated: a hostile entry is skipped, never trusted.
+ * The layout is in docs/wire-format.md ("Peer directory").
+ */
+
+/* Longest peer name, including the terminating NUL. */
+#define IVSHM_PEER_NAME_MAX	32
+/* Peer directory entries per region. */
+#define IVSHM_PEER_MAX		64
+
+/* ivshm_peer_register: take over an entry of the same name (a restart). */
+#define IVSHM_PEER_REPLACE	0x1u
+
+/* Flags of struct ivshm_peer_info. */
+#define IVSHM_PEER_INFO_SELF	0x1u	/* registered through this handle */
+
+/* One registered peer, as seen by ivshm_peer_list(). */
+struct ivshm_peer_info {
+	uint32_t size;			/* in (first entry): the caller's
+					 * sizeof; out: bytes filled */
+	uint32_t slot;			/* index in the directory */
+	uint32_t peer_id;		/* 0..65535 */
+	uint32_t flags;			/* IVSHM_PEER_INFO_* */
+	uint64_t boot;			/* as registered */
+	uint64_t heartbeat;		/* owner's counter, now */
+	char name[IVSHM_PEER_NAME_MAX];	/* NUL-terminated */
+};
+#define IVSHM_PEER_INFO_SIZE_V1	64
+
+/*
+ * ivshm_peer_register - publish @name for @peer_id in the region's peer
+ * directory (allocating the directory, 4160 bytes, the first time).  One
+ * entry per region handle; ivshm_peer_unregister() or
+ * ivshm_region_close() removes it.
+ * @name: 1..31 characters of [A-Za-z0-9._-], not "." or "..".
+ * @peer_id: 0..65535.
+ * @boot: any number that changes when the registrant restarts (0: the
+ * library uses the current CLOCK_REALTIME in nanoseconds).
+ * @flags: 0 or IVSHM_PEER_REPLACE (reuse the entry of an existing peer of
+ * that name, which then gets -ECONNRESET from its next heartbeat).
+ * @return the directory slot (>= 0), or -EINVAL, -EBUSY (this handle is
+ * registered already), -EEXIST (the name is taken; also when two peers
+ * register it at once, for all but one of them), -ENOSPC (directory
+ * full, or no room for it), -EAGAIN (an entry stayed busy for a second,
+ * or the region is not formatted), -ESTALE (the region was formatted
+ * again since @r was opened), -EPROTO (bad region header or directory),
+ * -EPROTONOSUPPORT.
+ */
+IVSHM_EXPORT int ivshm_peer_register(struct ivshm_region *r, const char *name,
+				     unsigned int peer_id, uint64_t boot,
+				     unsigned int flags);
+
+/*
+ * ivshm_peer_unregister - remove this handle's directory entry.
+ * @return 0, or -ENOENT (not registered), -ECONNRESET (another peer
+ * replaced the entry; nothing written), -ESTALE (the region was formatted
+ * again; nothing written).  The handle is unregistered in every case.
+ */
+IVSHM_EXPORT int ivshm_peer_unregister(struct ivshm_region *r);
+
+/*
+ * ivshm_peer_heartbeat - bump this handle's heartbeat counter (call it
+ * periodically; readers judge staleness by its progress).
+ * @return 0, or -ENOENT (not registered), -ECONNRESET (replaced),
+ * -ESTALE (region formatted again).
+ */
+IVSHM_EXPORT int ivshm_peer_heartbeat(struct ivshm_region *r);
+
+/*
+ * ivshm_peer_lookup - the peer id registered under @name.
+ * @return the peer id (0..65535), or -ENOENT (no such name, or no
+ * directory yet), -EINVAL, -EAGAIN, -ESTALE, -EPROTO (bad region header
+ * or directory), -EPROTONOSUPPORT.
+ */
+IVSHM_EXPORT int ivshm_peer_lookup(struct ivshm_region *r, const char *name);
+
+/*
+ * ivshm_peer_list - the registered peers, lowest slot first; read-only.
+ * Entries that are being written for too long or fail validation are left
+ * out.
+ * @out: filled with up to @max entries (may be NULL if @max is 0); set
+ * @out[0].size to sizeof(*out) first: it is the stride (see the top).
+ * @return the number of peers registered (may exceed @max), or -EINVAL
+ * (also @out[0].size below IVSHM_PEER_INFO_SIZE_V1), -EAGAIN, -ESTALE,
+ * -EPROTO, -EPROTONOSUPPORT.  No directory yet: 0.
+ */
+IVSHM_EXPORT int ivshm_peer_list(struct ivshm_region *r,
+				 struct ivshm_peer_info *out,
+				 unsigned int max);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +38,12 @@ _Static_assert(sizeof(struct ivshm_peer_event) == IVSHM_PEER_EVENT_SIZE_V1, "V1"
 
 #define MAX_VECTORS	1024		/* per peer; ivshm-server's limit */
 #define MAX_ID		65535
+/*
+ * ivshm-server's answer to a client beyond --max-peers, in place of the
+ * version: the server is full (EUSERS).  Any other version but 0 is a
+ * protocol we do not speak (EPROTO).
+ */
+#define SERVER_FULL	(-87)
 /* Raise RLIMIT_NOFILE when a received fd comes this close to it. */
 #define FD_SPARE	64
 
@@ -66,6 +73,7 @@ struct host {
 	unsigned int want;		/* vectors asked for, 0: auto */
 	unsigned int cap;		/* eventfds kept per peer */
 	bool setup;			/* handshake in progress */
+	unsigned int hint;		/* vectors named by the memfd, 0: none */
 	/* the peers we can ring (not ourselves) */
 	struct hpeer **peers;
 	unsigned int npeers, peers_cap;
@@ -772,6 +780,59 @@ static uint32_t mem_seals(int fd)
 	return s < 0 ? 0 : (uint32_t)s;
 }
 
+/*
+ * The protocol has no end-of-setup marker, so a client that was not told
+ * its vector count (IVSHM_OPEN_VECTORS, IVSHM_VECTORS) must guess when its
+ * own eventfds are complete.  Two things tell it for sure:
+ *
+ * - Other peers.  The server gives every peer the same number of vectors
+ *   and sends all of the existing peers' eventfds before our own (QEMU's
+ *   server and ours), so when our first own eventfd arrives the peers'
+ *   counts are complete: if they agree, that is the count.
+ * - Our own server names its memfd "ivshmem:vectors=N" (QEMU ignores the
+ *   name).  A wrong hint can only end the wait early: eventfds beyond it
+ *   are then closed like those of a server with more vectors than we use.
+ *
+ * Otherwise (QEMU's server with no other peer, or memory that is not such
+ * a memfd) the handshake ends IVSHM_HANDSHAKE_QUIET_MS after the last of
+ * our eventfds.  Returns the count, or 0 if unknown.
+ */
+static unsigned int peers_vectors(const struct host *h)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < h->npeers; i++) {
+		if (!h->peers[i]->n || (n && h->peers[i]->n != n))
+			return 0;
+		n = h->peers[i]->n;
+	}
+	return n;
+}
+
+#define MEMFD_HINT	"/memfd:ivshmem:vectors="
+
+static unsigned int memfd_vectors(int fd)
+{
+	char link[64], path[PATH_MAX];
+	unsigned long n;
+	ssize_t len;
+	char *end;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len <= 0)
+		return 0;
+	path[len] = '\0';
+	if (strncmp(path, MEMFD_HINT, strlen(MEMFD_HINT)))
+		return 0;
+	errno = 0;
+	n = strtoul(path + strlen(MEMFD_HINT), &end, 10);
+	if (errno || end == path + strlen(MEMFD_HINT) || n > MAX_VECTORS ||
+	    (*end && strcmp(end, " (deleted)")))
+		return 0;
+	return (unsigned int)n;
+}
+
 /* Version, id, shared memory: 0 or -errno. */
 static int handshake_start(struct ivshm_dev *dev, struct host *h,
 			   uint64_t end)
@@ -784,6 +845,8 @@ static int handshake_start(struct ivshm_dev *dev, struct host *h,
 	ret = msg_recv_until(h, &val, &fd, end);
 	if (ret <= 0)
 		return ret ? ret : -ETIMEDOUT;
+	if (fd < 0 && val == SERVER_FULL)
+		return -EUSERS;
 	if (fd >= 0 || val != 0)
 		goto proto;
 	ret = msg_recv_until(h, &val, &fd, end);
@@ -808,6 +871,7 @@ static int handshake_start(struct ivshm_dev *dev, struct host *h,
 		return ret;
 	}
 	dev->seals = mem_seals(fd);
+	h->hint = memfd_vectors(fd);
 	close(fd);
 	dev->base = base;
 	dev->size = st.st_size;
@@ -821,13 +885,15 @@ proto:
 /* Peers' and our eventfds until the handshake is complete: 0 or -errno. */
 static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
 {
-	unsigned int i, j;
+	unsigned int i, j, known = h->hint;
 	int64_t val;
 	int fd, ret;
 
 	while (!h->want || h->nown < h->want) {
 		uint64_t until = end;
 
+		if (!h->want && known && h->nown >= known)
+			break;		/* the count is known: no quiet wait */
 		if (h->nown) {
 			uint64_t quiet = ivshm_now_ms() +
 					 IVSHM_HANDSHAKE_QUIET_MS;
@@ -843,9 +909,12 @@ static int handshake_fds(struct ivshm_dev *dev, struct host *h, uint64_t end)
 				break;		/* quiet after our fds */
 			return -ETIMEDOUT;
 		}
+		i = h->nown;
 		ret = handle_msg(dev, h, val, fd);
 		if (ret < 0)
 			return ret;
+		if (!i && h->nown && !known)	/* our first: peers complete */
+			known = peers_vectors(h);
 	}
 	h->setup = false;
 	dev->nvec = h->nown;

@@ -43,6 +43,7 @@
 #include "ivshm.h"
 #include "ring_chan.h"
 #include "ring_layout.h"
+#include "ring_region.h"
 #include "ring_wake.h"
 #include "sized.h"
 
@@ -61,23 +62,6 @@ _Static_assert(IVSHM_REGION_LABEL_MAX == IVSHM_RGN_LABEL_LEN, "public size");
 
 #define ROLE_MASK		(IVSHM_CHAN_PRODUCER | IVSHM_CHAN_CONSUMER)
 
-struct ivshm_region {
-	unsigned char *base;
-	size_t size;			/* mapped size: the hard limit */
-};
-
-/* One load of a field the peer may be rewriting (READ_ONCE). */
-#define RD(x)	(*(const volatile __typeof__(x) *)&(x))
-
-static void copy_name(char *dst, const char *src)
-{
-	const volatile char *s = src;
-	unsigned int i;
-
-	for (i = 0; i < IVSHM_RGN_NAME_LEN; i++)
-		dst[i] = s[i];
-}
-
 static inline uint64_t rec_size(uint64_t len)
 {
 	return IVSHM_REC_HDR + ((len + 7) & ~7ull);
@@ -86,11 +70,6 @@ static inline uint64_t rec_size(uint64_t len)
 static inline bool is_pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));
-}
-
-static inline uint64_t align_up(uint64_t x, uint64_t a)
-{
-	return (x + a - 1) & ~(a - 1);
 }
 
 /*
@@ -114,13 +93,8 @@ static inline uint64_t rec_span(const struct ivshm_chan *c, uint64_t h,
 
 /* ---- region ---------------------------------------------------------- */
 
-static struct ivshm_rgn_hdr *rgn(const struct ivshm_region *r)
-{
-	return (struct ivshm_rgn_hdr *)r->base;
-}
-
 /* Validate the region header now; return the usable size or -errno. */
-static int64_t region_check(const struct ivshm_region *r)
+int64_t region_check(const struct ivshm_region *r)
 {
 	struct ivshm_rgn_hdr *h = rgn(r);
 	uint64_t magic, size;
@@ -138,7 +112,28 @@ static int64_t region_check(const struct ivshm_region *r)
 	    RD(h->desc_size) != sizeof(struct ivshm_rgn_desc) ||
 	    size < IVSHM_RGN_HDR_SIZE || size > r->size || size > INT64_MAX)
 		return -EPROTO;
+	if (atomic_load_explicit(&h->gen, memory_order_relaxed) != r->gen)
+		return -ESTALE;
 	return (int64_t)size;
+}
+
+int64_t region_alloc(const struct ivshm_region *r, uint64_t lim,
+		     uint64_t size)
+{
+	struct ivshm_rgn_hdr *h = rgn(r);
+	uint64_t cur, off;
+
+	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
+	for (;;) {
+		if (cur < IVSHM_RGN_HDR_SIZE || cur > lim)
+			return -EPROTO;
+		off = align_up(cur, IVSHM_RGN_ALIGN);
+		if (off > lim || size > lim - off)
+			return -ENOSPC;
+		if (atomic_compare_exchange_weak(&h->alloc_next, &cur,
+						 off + size))
+			return (int64_t)off;
+	}
 }
 
 static struct ivshm_region *region_new(void *base, size_t size)
@@ -155,6 +150,7 @@ static struct ivshm_region *region_new(void *base, size_t size)
 		return NULL;
 	r->base = base;
 	r->size = size;
+	r->peer_slot = -1;
 	return r;
 }
 
@@ -169,8 +165,11 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_format(void *base, size_t size)
 	h = rgn(r);
 	atomic_store_explicit(&h->magic, 0, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
+	/* a new generation: handles of the old format see -ESTALE */
+	r->gen = atomic_load_explicit(&h->gen, memory_order_relaxed) + 1;
 	memset((char *)h + sizeof(h->magic), 0,
 	       IVSHM_RGN_HDR_SIZE - sizeof(h->magic));
+	atomic_store_explicit(&h->gen, r->gen, memory_order_relaxed);
 	h->version = IVSHM_RING_VERSION;
 	h->hdr_size = IVSHM_RGN_HDR_SIZE;
 	h->region_size = size;
@@ -193,7 +192,10 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_open(void *base, size_t size)
 
 	if (!r)
 		return NULL;
+	r->gen = atomic_load_explicit(&rgn(r)->gen, memory_order_relaxed);
 	ret = region_check(r);
+	if (ret == -ESTALE)
+		ret = -EAGAIN;	/* formatted while we looked */
 	if (ret < 0) {
 		free(r);
 		errno = (int)-ret;
@@ -204,6 +206,9 @@ IVSHM_EXPORT struct ivshm_region *ivshm_region_open(void *base, size_t size)
 
 IVSHM_EXPORT void ivshm_region_close(struct ivshm_region *r)
 {
+	if (!r)
+		return;
+	peer_forget(r);
 	free(r);
 }
 
@@ -275,10 +280,8 @@ IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
 {
 	char cur[IVSHM_RGN_LABEL_LEN];
 	struct ivshm_rgn_label *b;
-	struct ivshm_rgn_hdr *h;
-	uint64_t next, off;
 	size_t len;
-	int64_t lim;
+	int64_t lim, off;
 
 	if (!r || !label)
 		return fail(EINVAL);
@@ -293,23 +296,15 @@ IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
 		return 0;
 
 	/* A new block (bump allocator, CAS: channel creators race with us). */
-	h = rgn(r);
-	next = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
-	for (;;) {
-		if (next < IVSHM_RGN_HDR_SIZE || next > (uint64_t)lim)
-			return fail(EPROTO);
-		off = align_up(next, IVSHM_RGN_ALIGN);
-		if (off > (uint64_t)lim || sizeof(*b) > (uint64_t)lim - off)
-			return fail(ENOSPC);
-		if (atomic_compare_exchange_weak(&h->alloc_next, &next,
-						 off + sizeof(*b)))
-			break;
-	}
+	off = region_alloc(r, (uint64_t)lim, sizeof(*b));
+	if (off < 0)
+		return fail((int)-off);
 	b = (struct ivshm_rgn_label *)(r->base + off);
 	memset(b, 0, sizeof(*b));
 	b->magic = IVSHM_LBL_MAGIC;
 	memcpy(b->label, label, len);
-	atomic_store_explicit(&h->label_off, off, memory_order_release);
+	atomic_store_explicit(&rgn(r)->label_off, (uint64_t)off,
+			      memory_order_release);
 	return 0;
 }
 
@@ -336,29 +331,6 @@ IVSHM_EXPORT ssize_t ivshm_region_label(struct ivshm_region *r, char *buf,
 
 /* ---- channel table --------------------------------------------------- */
 
-struct desc_snap {
-	uint32_t state;
-	char name[IVSHM_RGN_NAME_LEN];
-	uint64_t offset;
-	uint64_t size;
-};
-
-/* Consistent snapshot of descriptor i (seqlock-style read). */
-static int desc_read(const struct ivshm_region *r, unsigned int i,
-		     struct desc_snap *s)
-{
-	struct ivshm_rgn_desc *d = &rgn(r)->desc[i];
-
-	s->state = atomic_load_explicit(&d->state, memory_order_acquire);
-	copy_name(s->name, d->name);
-	s->offset = RD(d->offset);
-	s->size = RD(d->size);
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&d->state, memory_order_relaxed) != s->state)
-		return -EAGAIN;
-	return 0;
-}
-
 static bool name_eq(const struct desc_snap *s, const char *name, size_t len)
 {
 	return memchr(s->name, 0, IVSHM_RGN_NAME_LEN) &&
@@ -375,39 +347,6 @@ static int check_name(const char *name, size_t *len)
 	return 0;
 }
 
-/* Geometry of one table entry against the region limit. */
-static bool geom_ok(uint64_t off, uint64_t size, uint64_t lim)
-{
-	return !(off & (IVSHM_RGN_ALIGN - 1)) &&
-	       off >= align_up(IVSHM_RGN_HDR_SIZE, IVSHM_RGN_ALIGN) &&
-	       off <= lim && size <= lim - off &&
-	       size >= IVSHM_CHN_HDR_SIZE + IVSHM_CHN_MIN_RING;
-}
-
-/* Entry @self must not overlap any other published or initialising one. */
-static int check_overlap(const struct ivshm_region *r, unsigned int self,
-			 uint64_t off, uint64_t size)
-{
-	struct desc_snap s;
-	unsigned int i;
-	uint64_t end;
-
-	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
-		if (i == self)
-			continue;
-		if (desc_read(r, i, &s) < 0)
-			return -EAGAIN;
-		if (IVSHM_DESC_ST(s.state) != IVSHM_DESC_READY)
-			continue;
-		/* [off, off+size) vs [s.offset, end): end saturates */
-		end = s.offset + s.size < s.offset ? UINT64_MAX :
-		      s.offset + s.size;
-		if (s.offset < off + size && off < end)
-			return -EPROTO;
-	}
-	return 0;
-}
-
 /* ---- channel handle -------------------------------------------------- */
 
 static struct ivshm_chan *chan_alloc(void)
@@ -419,10 +358,14 @@ static struct ivshm_chan *chan_alloc(void)
 	return c;
 }
 
-static void chan_setup(struct ivshm_chan *c, struct ivshm_chn_hdr *h,
+static void chan_setup(struct ivshm_chan *c, const struct ivshm_region *r,
+		       struct ivshm_rgn_desc *d, struct ivshm_chn_hdr *h,
 		       uint64_t ring, uint32_t gen, int role,
 		       const struct ivshm_signal *sig)
 {
+	c->desc = d;
+	c->rgn_genp = &rgn(r)->gen;
+	c->rgn_gen = r->gen;
 	c->hdr = h;
 	c->data = (unsigned char *)h + IVSHM_CHN_HDR_SIZE;
 	c->size = ring;
@@ -495,10 +438,10 @@ static int claim_unique(const struct ivshm_region *r, unsigned int self,
 			if (desc_read(r, j, &s) < 0)
 				continue;
 			st = IVSHM_DESC_ST(s.state);
-			if ((st != IVSHM_DESC_INIT && st != IVSHM_DESC_READY) ||
-			    !name_eq(&s, name, nlen))
+			if (st == IVSHM_DESC_FREE || !name_eq(&s, name, nlen))
 				break;
-			if (st == IVSHM_DESC_READY || j < self)
+			/* READY or DYING (may become READY again) */
+			if (st != IVSHM_DESC_INIT || j < self)
 				return -EEXIST;
 			sched_yield();
 		}
@@ -523,17 +466,18 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 	struct ivshm_chn_hdr *ch;
 	struct ivshm_chan *c;
 	struct desc_snap s;
-	uint64_t area, off, cur, next;
+	uint64_t area, kept;
 	uint32_t st, gen;
 	size_t nlen;
-	int64_t lim;
+	int64_t lim, off;
 	int role, slot = -1, err;
 	unsigned int i;
 
 	role = role_of(flags);
 	if (!r || role < 0 || check_name(name, &nlen) < 0 ||
 	    (sig && sig->size < IVSHM_SIGNAL_SIZE_V1) ||
-	    (flags & ~(ROLE_MASK | IVSHM_CHAN_RESET)) ||
+	    (flags & ~(ROLE_MASK | IVSHM_CHAN_RESET |
+		       IVSHM_CHAN_AUTODELETE)) ||
 	    !is_pow2(ring_size) || ring_size < IVSHM_CHN_MIN_RING ||
 	    ring_size > IVSHM_CHN_MAX_RING) {
 		errno = EINVAL;
@@ -564,12 +508,12 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 			err = EEXIST;
 			goto out;
 		}
-		if (!geom_ok(s.offset, s.size, (uint64_t)lim) ||
-		    s.size != area) {
+		if (!entry_ok(&s, (uint64_t)lim) || s.size != area) {
 			err = s.size != area ? EEXIST : EPROTO;
 			goto out;
 		}
-		if (check_overlap(r, i, s.offset, s.size) < 0) {
+		if (check_overlap(r, (uint64_t)lim, i, s.offset, s.extent,
+				  false) < 0) {
 			err = EPROTO;
 			goto out;
 		}
@@ -585,19 +529,10 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 		goto init;
 	}
 
-	/* Claim a free slot. */
-	for (i = 0; i < IVSHM_RGN_MAX_CHANS && slot < 0; i++) {
-		st = atomic_load_explicit(&h->desc[i].state,
-					  memory_order_relaxed);
-		if (IVSHM_DESC_ST(st) != IVSHM_DESC_FREE)
-			continue;
-		gen = (IVSHM_DESC_GEN(st) + 1) & 0xffffff;
-		if (atomic_compare_exchange_strong(&h->desc[i].state, &st,
-				IVSHM_DESC_WORD(gen, IVSHM_DESC_INIT)))
-			slot = (int)i;
-	}
+	/* Claim a free slot, with space a deleted channel left, or none. */
+	slot = slot_claim(r, (uint64_t)lim, area, &gen, &kept);
 	if (slot < 0) {
-		err = ENOSPC;
+		err = -slot;
 		goto out;
 	}
 	i = (unsigned int)slot;
@@ -607,29 +542,26 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_create(struct ivshm_region *r,
 	if (err)
 		goto free_slot;
 
-	/* Allocate space (bump allocator, CAS: both sides may create). */
-	cur = atomic_load_explicit(&h->alloc_next, memory_order_relaxed);
-	for (;;) {
-		if (cur < IVSHM_RGN_HDR_SIZE || cur > (uint64_t)lim) {
-			err = EPROTO;
+	if (kept) {
+		off = (int64_t)kept;
+	} else {
+		/* bump allocator (CAS: both sides may create) */
+		off = region_alloc(r, (uint64_t)lim, area);
+		if (off < 0) {
+			err = (int)-off;
 			goto free_slot;
 		}
-		off = align_up(cur, IVSHM_RGN_ALIGN);
-		if (off > (uint64_t)lim || area > (uint64_t)lim - off) {
-			err = ENOSPC;
-			goto free_slot;
-		}
-		next = off + area;
-		if (atomic_compare_exchange_weak(&h->alloc_next, &cur, next))
-			break;
+		h->desc[i].offset = (uint64_t)off;
+		h->desc[i].extent = area;	/* a multiple of 64 */
 	}
-	h->desc[i].offset = off;
 	h->desc[i].size = area;
 	ch = (struct ivshm_chn_hdr *)(r->base + off);
-	s.offset = off;
 init:
-	chan_setup(c, ch, ring_size, gen, role, sig);
+	chan_setup(c, r, &h->desc[i], ch, ring_size, gen, role, sig);
 	chan_init_hdr(ch, ring_size, gen, role);
+	if (flags & IVSHM_CHAN_AUTODELETE)
+		ch->flags = IVSHM_CHN_F_AUTODELETE;
+	c->autodelete = flags & IVSHM_CHAN_AUTODELETE;
 	/* no record at position 0 yet */
 	atomic_store_explicit(rec_word(c, 0), IVSHM_REC_NONE,
 			      memory_order_relaxed);
@@ -714,7 +646,7 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		}
 		if (IVSHM_DESC_ST(s.state) == IVSHM_DESC_FREE)
 			continue;
-		if (IVSHM_DESC_ST(s.state) > IVSHM_DESC_READY) {
+		if (IVSHM_DESC_ST(s.state) > IVSHM_DESC_DYING) {
 			errno = EPROTO;
 			return NULL;
 		}
@@ -736,11 +668,11 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		return NULL;
 	}
 	gen = IVSHM_DESC_GEN(s.state);
-	if (!geom_ok(s.offset, s.size, (uint64_t)lim)) {
+	if (!entry_ok(&s, (uint64_t)lim)) {
 		errno = EPROTO;
 		return NULL;
 	}
-	err = check_overlap(r, i, s.offset, s.size);
+	err = check_overlap(r, (uint64_t)lim, i, s.offset, s.extent, false);
 	if (err < 0) {
 		errno = -err;
 		return NULL;
@@ -758,7 +690,8 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 	if (RD(ch->hdr_size) != IVSHM_CHN_HDR_SIZE || !is_pow2(ring) ||
 	    ring < IVSHM_CHN_MIN_RING || ring > IVSHM_CHN_MAX_RING ||
 	    s.size != IVSHM_CHN_HDR_SIZE + ring ||
-	    RD(ch->max_msg) != ring / 4 || RD(ch->flags) != 0 ||
+	    RD(ch->max_msg) != ring / 4 ||
+	    (RD(ch->flags) & ~IVSHM_CHN_F_AUTODELETE) ||
 	    atomic_load_explicit(&ch->gen, memory_order_acquire) != gen) {
 		errno = EPROTO;
 		return NULL;
@@ -783,9 +716,11 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		errno = EBUSY;
 		return NULL;
 	}
-	/* Still the same channel generation? */
-	if (atomic_load_explicit(&rgn(r)->desc[i].state, memory_order_acquire) !=
-	    s.state) {
+	/*
+	 * Still the same channel generation, and not freed by a closer
+	 * that saw both sides gone (seq_cst: see chan_reclaim)?
+	 */
+	if (desc_settle(&rgn(r)->desc[i], s.state) != s.state) {
 		atomic_compare_exchange_strong(&evt->epoch, &ne, ne + 1);
 		errno = EAGAIN;
 		return NULL;
@@ -797,8 +732,9 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 		errno = ENOMEM;
 		return NULL;
 	}
-	chan_setup(c, ch, ring, gen, role, sig);
+	chan_setup(c, r, &rgn(r)->desc[i], ch, ring, gen, role, sig);
 	c->my_epoch = ne;
+	c->autodelete = RD(ch->flags) & IVSHM_CHN_F_AUTODELETE;
 	/* even, and past any value a previous owner may have been rung for */
 	c->sleep_seq = (atomic_load_explicit(&evt->sleep,
 					     memory_order_relaxed) | 1) + 1;
@@ -819,6 +755,13 @@ IVSHM_EXPORT struct ivshm_chan *ivshm_chan_attach(struct ivshm_region *r,
 	return c;
 }
 
+/* The region was formatted again since this handle was made. */
+static bool region_stale(const struct ivshm_chan *c)
+{
+	return atomic_load_explicit(c->rgn_genp, memory_order_relaxed) !=
+	       c->rgn_gen;
+}
+
 IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 {
 	uint32_t e;
@@ -826,22 +769,37 @@ IVSHM_EXPORT void ivshm_chan_close(struct ivshm_chan *c)
 	if (!c)
 		return;
 	if (atomic_load_explicit(&c->hdr->gen, memory_order_relaxed) ==
-	    c->gen) {
+	    c->gen && !region_stale(c)) {
 		e = c->my_epoch;
-		/* release: everything we published is visible before this */
+		/*
+		 * release: everything we published is visible before this;
+		 * seq_cst: the peer's close, or an attach, sees it or we see
+		 * theirs (chan_reclaim)
+		 */
 		if (atomic_compare_exchange_strong_explicit(&c->my_evt->epoch,
-				&e, e + 1 ? e + 1 : 2, memory_order_release,
-				memory_order_relaxed))
+				&e, e + 1 ? e + 1 : 2, memory_order_seq_cst,
+				memory_order_relaxed)) {
 			wake_notify(c);
+			if (c->autodelete)
+				chan_reclaim(c);
+		}
 	}
 	free(c);
 }
 
 /* ---- errors and liveness --------------------------------------------- */
 
+int chan_replaced(struct ivshm_chan *c)
+{
+	c->err = region_stale(c) ? ESTALE : ECONNRESET;
+	return fail(c->err);
+}
+
 /* The peer broke the protocol, or the channel changed under us. */
 int chan_broken(struct ivshm_chan *c)
 {
+	if (!c->err && region_stale(c))
+		c->err = ESTALE;
 	if (!c->err) {
 		if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
 		    c->gen ||
@@ -862,10 +820,8 @@ int check_peer(struct ivshm_chan *c)
 	if (atomic_load_explicit(&c->hdr->gen, memory_order_acquire) !=
 	    c->gen ||
 	    atomic_load_explicit(&c->my_evt->epoch, memory_order_relaxed) !=
-	    c->my_epoch) {
-		c->err = ECONNRESET;
-		return -ECONNRESET;
-	}
+	    c->my_epoch || region_stale(c))
+		return chan_replaced(c);
 	pe = atomic_load_explicit(&c->peer_evt->epoch, memory_order_acquire);
 	if (pe && !(pe & 1))
 		return -EPIPE;
@@ -880,13 +836,18 @@ int check_peer(struct ivshm_chan *c)
 
 /* ---- producer -------------------------------------------------------- */
 
-/* The handle, its role and its sticky error: every call starts here. */
+/*
+ * The handle, its role, its sticky error and the region's format: every
+ * call starts here.
+ */
 #define CHECK_HANDLE(c, r)						\
 	do {								\
 		if (unlikely(!(c) || (c)->role != (r)))			\
 			return fail(EINVAL);				\
 		if (unlikely((c)->err))					\
 			return fail((c)->err);				\
+		if (unlikely(chan_fresh(c)))				\
+			return fail(ESTALE);				\
 	} while (0)
 
 /* ... and whether it still owns its side (commit and release check that
@@ -895,7 +856,7 @@ int check_peer(struct ivshm_chan *c)
 	do {								\
 		CHECK_HANDLE(c, r);					\
 		if (unlikely(chan_current(c)))				\
-			return fail(ECONNRESET);			\
+			return fail((c)->err);				\
 	} while (0)
 
 /*
@@ -993,7 +954,7 @@ static inline int do_commit(struct ivshm_chan *c)
 
 	if (unlikely(chan_current(c))) {
 		c->head = pos;
-		return fail(ECONNRESET);
+		return fail(c->err);
 	}
 	if (c->head == pos)
 		return 0;
@@ -1085,8 +1046,10 @@ static inline int peek_once(struct ivshm_chan *c, const void **data,
 		/* one load: the publication and the record's geometry */
 		h = atomic_load_explicit(rec_word(c, c->rd),
 					 memory_order_acquire);
-		if (h == IVSHM_REC_NONE)
+		if (h == IVSHM_REC_NONE) {
+			cons_prefetch(c);
 			return 1;
+		}
 		/*
 		 * What a producer may have written from rd on: up to the
 		 * ring size past what we released, the last 8 bytes being
@@ -1138,7 +1101,7 @@ static inline int do_release(struct ivshm_chan *c)
 	c->held = 0;
 	if (unlikely(chan_current(c))) {
 		c->rd = c->rel;
-		return fail(ECONNRESET);
+		return fail(c->err);
 	}
 	if (c->rd == c->rel)
 		return 0;
@@ -1248,8 +1211,8 @@ IVSHM_EXPORT int ivshm_chan_arm(struct ivshm_chan *c)
 		return fail(EINVAL);
 	if (unlikely(c->err))
 		return fail(c->err);
-	if (unlikely(chan_current(c)))
-		return fail(ECONNRESET);
+	if (unlikely(chan_fresh(c) || chan_current(c)))
+		return fail(c->err);
 	if (c->role == IVSHM_CHAN_CONSUMER) {
 		need = 0;
 	} else {
@@ -1293,8 +1256,8 @@ static bool chan_entry_ok(const struct ivshm_region *r, unsigned int i,
 	uint32_t pe, ce;
 
 	if (!memchr(s->name, 0, IVSHM_RGN_NAME_LEN) ||
-	    !geom_ok(s->offset, s->size, lim) ||
-	    check_overlap(r, i, s->offset, s->size) < 0)
+	    !entry_ok(s, lim) ||
+	    check_overlap(r, lim, i, s->offset, s->extent, false) < 0)
 		return false;
 	ch = (struct ivshm_chn_hdr *)(r->base + s->offset);
 	ring = RD(ch->ring_size);
@@ -1303,7 +1266,8 @@ static bool chan_entry_ok(const struct ivshm_region *r, unsigned int i,
 	    RD(ch->hdr_size) != IVSHM_CHN_HDR_SIZE || !is_pow2(ring) ||
 	    ring < IVSHM_CHN_MIN_RING || ring > IVSHM_CHN_MAX_RING ||
 	    s->size != IVSHM_CHN_HDR_SIZE + ring ||
-	    RD(ch->max_msg) != ring / 4 || RD(ch->flags) != 0 ||
+	    RD(ch->max_msg) != ring / 4 ||
+	    (RD(ch->flags) & ~IVSHM_CHN_F_AUTODELETE) ||
 	    atomic_load_explicit(&ch->gen, memory_order_acquire) !=
 	    IVSHM_DESC_GEN(s->state))
 		return false;
@@ -1361,6 +1325,7 @@ IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 			memcpy(ci.name, s.name, IVSHM_RGN_NAME_LEN);
 		switch (IVSHM_DESC_ST(s.state)) {
 		case IVSHM_DESC_INIT:
+		case IVSHM_DESC_DYING:	/* both sides left: being freed */
 			ci.state = IVSHM_CHAN_STATE_INIT;
 			break;
 		case IVSHM_DESC_READY:

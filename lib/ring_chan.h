@@ -48,6 +48,10 @@ struct ivshm_chan {
 	struct ivshm_chn_hdr *hdr;
 	uint32_t gen;
 	uint32_t my_epoch;
+	const _Atomic uint32_t *rgn_genp;	/* the region header's gen */
+	struct ivshm_rgn_desc *desc;	/* our table entry */
+	bool autodelete;		/* free it when both sides left */
+	uint32_t rgn_gen;		/* ... when we created or attached */
 	uint64_t spin_ns;
 	bool has_sig;
 	struct ivshm_signal sig;
@@ -72,6 +76,10 @@ static inline uint64_t now_ns(void)
 int chan_broken(struct ivshm_chan *c) __attribute__((cold));
 /* ring.c: 0 if the peer may still act; -EPIPE / -ECONNRESET otherwise. */
 int check_peer(struct ivshm_chan *c);
+/* ring_table.c: close: free the table entry if both sides have left. */
+void chan_reclaim(struct ivshm_chan *c);
+/* ring.c: why chan_current failed: -ESTALE or -ECONNRESET (sticky). */
+int chan_replaced(struct ivshm_chan *c) __attribute__((cold));
 
 /*
  * Is this handle still the owner of its side of this channel generation?
@@ -79,7 +87,7 @@ int check_peer(struct ivshm_chan *c);
  * attach) makes it stale: from then on it must not publish, nor hand out
  * ring space to write.  Both words sit on lines that stay in our cache
  * (line 0 is read-only, the event line is our own): two loads.
- * 0 or -ECONNRESET (sticky).
+ * 0, or -ECONNRESET (-ESTALE if the region was formatted again), sticky.
  */
 static inline int chan_current(struct ivshm_chan *c)
 {
@@ -88,8 +96,23 @@ static inline int chan_current(struct ivshm_chan *c)
 		   atomic_load_explicit(&c->my_evt->epoch,
 					memory_order_relaxed) == c->my_epoch))
 		return 0;
-	c->err = ECONNRESET;
-	return -ECONNRESET;
+	return chan_replaced(c);
+}
+
+/*
+ * Is the region still the format this handle was made in?  Every API
+ * call checks it once on entry (a re-format between that check and a
+ * store is the window "Takeover and reset" describes): one load of the
+ * region header's first line, which changes only when a channel, label
+ * or directory is allocated.  0 or -ESTALE (sticky).
+ */
+static inline int chan_fresh(struct ivshm_chan *c)
+{
+	if (likely(atomic_load_explicit(c->rgn_genp, memory_order_relaxed) ==
+		   c->rgn_gen))
+		return 0;
+	c->err = ESTALE;
+	return -ESTALE;
 }
 
 /* Producer: does @need bytes fit after head?  1 yes, 0 no, <0 broken. */
@@ -115,14 +138,30 @@ static inline _Atomic uint64_t *rec_word(struct ivshm_chan *c, uint64_t idx)
 }
 
 /*
+ * Consumer, nothing published at rd yet: fetch the line after rd's while
+ * we wait.  A record of more than 56 bytes goes on there, and the
+ * producer writes that line before the header that publishes the record;
+ * if our copy of it is fresh when the header arrives, reading the record
+ * costs one cache miss instead of two in a row.  When the prefetch comes
+ * too early the line is simply fetched again.
+ */
+static inline void cons_prefetch(const struct ivshm_chan *c)
+{
+	__builtin_prefetch(c->data + (((c->rd | 63) + 1) & c->mask));
+}
+
+/*
  * Consumer: is a record published at rd?  Its header is the publication
  * (acquire: the payload was written before it); do_peek validates it.
  * 1 yes, 0 no.
  */
 static inline int cons_fetch(struct ivshm_chan *c)
 {
-	return atomic_load_explicit(rec_word(c, c->rd), memory_order_acquire) !=
-	       IVSHM_REC_NONE;
+	if (atomic_load_explicit(rec_word(c, c->rd), memory_order_acquire) !=
+	    IVSHM_REC_NONE)
+		return 1;
+	cons_prefetch(c);
+	return 0;
 }
 
 /* Can the waiter go on?  1 yes, 0 no, <0 broken. */

@@ -18,7 +18,8 @@
 #define IVSHM_RGN_MAGIC		0x4e47524d48535649ULL	/* "IVSHMRGN" */
 #define IVSHM_CHN_MAGIC		0x4e48434d48535649ULL	/* "IVSHMCHN" */
 #define IVSHM_LBL_MAGIC		0x4c424c4d48535649ULL	/* "IVSHMLBL" */
-#define IVSHM_RING_VERSION	2u
+#define IVSHM_PDR_MAGIC		0x5244504d48535649ULL	/* "IVSHMPDR" */
+#define IVSHM_RING_VERSION	3u
 
 #define IVSHM_RGN_MAX_CHANS	64u
 #define IVSHM_RGN_NAME_LEN	32u
@@ -30,11 +31,13 @@
 #define IVSHM_DESC_FREE		0u
 #define IVSHM_DESC_INIT		1u
 #define IVSHM_DESC_READY	2u
+#define IVSHM_DESC_DYING	3u	/* both sides left: being freed */
 #define IVSHM_DESC_ST(w)	((w) & 0xffu)
 #define IVSHM_DESC_GEN(w)	((w) >> 8)
 #define IVSHM_DESC_WORD(g, s)	((((g) & 0xffffffu) << 8) | (s))
 
 #define IVSHM_CHN_HDR_SIZE	512u
+#define IVSHM_CHN_F_AUTODELETE	1u	/* header flags: delete when both left */
 #define IVSHM_CHN_MIN_RING	256u
 #define IVSHM_CHN_MAX_RING	(1u << 30)
 
@@ -53,9 +56,13 @@ struct ivshm_rgn_desc {
 	char name[IVSHM_RGN_NAME_LEN];	/* NUL-terminated, NUL-padded */
 	uint64_t offset;		/* channel header, from region base */
 	uint64_t size;			/* header + ring bytes */
-	_Atomic uint32_t state;		/* gen << 8 | FREE/INIT/READY */
+	_Atomic uint32_t state;		/* gen << 8 | FREE/INIT/READY/DYING */
 	uint32_t reserved0;
-	uint64_t reserved1;
+	/*
+	 * The space this entry owns at offset, >= size; 0: none.  A FREE
+	 * entry keeps it for the next channel that fits (deletion).
+	 */
+	uint64_t extent;
 };
 
 /* The region header at offset 0 of the shared memory: 64 bytes + table. */
@@ -68,7 +75,13 @@ struct ivshm_rgn_hdr {
 	uint32_t desc_size;		/* sizeof(struct ivshm_rgn_desc) */
 	_Atomic uint64_t alloc_next;	/* first unallocated byte offset */
 	_Atomic uint64_t label_off;	/* label block or 0 (was reserved) */
-	uint64_t reserved[2];
+	/*
+	 * Region generation: the formatter stores the old value + 1, so a
+	 * re-format is visible to every handle made before it (-ESTALE).
+	 */
+	_Atomic uint32_t gen;
+	uint32_t reserved0;
+	_Atomic uint64_t peers_off;	/* peer directory block or 0 */
 	struct ivshm_rgn_desc desc[IVSHM_RGN_MAX_CHANS];
 };
 
@@ -84,17 +97,54 @@ struct ivshm_rgn_label {
 	uint64_t reserved[3];
 };
 
+/*
+ * The peer directory (ring_peers.c): a 64-byte header and 64 entries of
+ * 64 bytes, allocated from alloc_next by the first peer that registers,
+ * zeroed, then published by a release CAS of peers_off from 0.  Each
+ * entry is written only by the peer that claimed it, seqlock-style: seq
+ * odd while it writes, even when stable; a stable entry with an empty
+ * name is free.  The heartbeat is a lone atomic counter, outside the
+ * seqlock, bumped by its owner.
+ */
+#define IVSHM_PDR_ENTRIES	64u
+#define IVSHM_PDR_NAME_LEN	32u
+#define IVSHM_PDR_MAX_ID	0xffffu		/* ivshmem peer ids are 16-bit */
+
+struct ivshm_pdr_ent {
+	_Atomic uint32_t seq;		/* odd: being written by its owner */
+	uint32_t peer_id;		/* 0..IVSHM_PDR_MAX_ID */
+	uint64_t boot;			/* the registrant's boot/generation */
+	_Atomic uint64_t heartbeat;	/* bumped by the owner */
+	char name[IVSHM_PDR_NAME_LEN];	/* "" free, else like a label */
+	uint64_t reserved;
+};
+
+struct ivshm_pdr {
+	uint64_t magic;			/* IVSHM_PDR_MAGIC */
+	uint32_t entries;		/* IVSHM_PDR_ENTRIES */
+	uint32_t entry_size;		/* 64 */
+	uint64_t reserved[6];
+	struct ivshm_pdr_ent ent[IVSHM_PDR_ENTRIES];
+};
+
 /* Per-side event/liveness line: written by its owner only. */
 struct ivshm_chn_evt {
 	_Atomic uint32_t sleep;		/* odd: owner announced it is asleep */
 	_Atomic uint32_t epoch;		/* 0 never, odd attached, even detached */
 	_Atomic uint64_t want;		/* producer: wake when cons_idx >= want */
 	/*
-	 * reserved[0] was a heartbeat, bumped after each sleep and read by
+	 * reserved0 was a heartbeat, bumped after each sleep and read by
 	 * nobody: it could not tell a dead peer from an idle one.  Never
 	 * written now; readers must ignore it (older writers may bump it).
 	 */
-	uint64_t reserved[6];
+	uint64_t reserved0;
+	/*
+	 * Doorbells this side rang for its peer, for observers such as
+	 * `ivshm top` (the library never reads it).  A takeover goes on
+	 * counting; older writers leave it 0.
+	 */
+	_Atomic uint64_t rings;
+	uint64_t reserved[4];
 };
 
 /* Channel header: 512 bytes, then the ring (ring_size bytes). */
@@ -106,7 +156,7 @@ struct ivshm_chn_hdr {
 	uint64_t ring_size;		/* power of two */
 	uint32_t max_msg;		/* ring_size / 4 */
 	_Atomic uint32_t gen;		/* == descriptor generation */
-	uint32_t flags;			/* 0 */
+	uint32_t flags;			/* IVSHM_CHN_F_*, others 0 */
 	uint32_t reserved0[23];
 	/*
 	 * line 2 (128): producer index, written by the producer only; read
@@ -127,6 +177,7 @@ _Static_assert(offsetof(struct ivshm_rgn_desc, name) == 0, "desc.name");
 _Static_assert(offsetof(struct ivshm_rgn_desc, offset) == 32, "desc.offset");
 _Static_assert(offsetof(struct ivshm_rgn_desc, size) == 40, "desc.size");
 _Static_assert(offsetof(struct ivshm_rgn_desc, state) == 48, "desc.state");
+_Static_assert(offsetof(struct ivshm_rgn_desc, extent) == 56, "desc.extent");
 
 _Static_assert(offsetof(struct ivshm_rgn_hdr, magic) == 0, "rgn.magic");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, version) == 8, "rgn.version");
@@ -136,6 +187,8 @@ _Static_assert(offsetof(struct ivshm_rgn_hdr, max_chans) == 24, "rgn.max");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, desc_size) == 28, "rgn.dsize");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, alloc_next) == 32, "rgn.alloc");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, label_off) == 40, "rgn.label");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, gen) == 48, "rgn.gen");
+_Static_assert(offsetof(struct ivshm_rgn_hdr, peers_off) == 56, "rgn.peers");
 _Static_assert(offsetof(struct ivshm_rgn_hdr, desc) == 64, "rgn.desc");
 _Static_assert(sizeof(struct ivshm_rgn_hdr) == IVSHM_RGN_HDR_SIZE, "rgn size");
 
@@ -143,11 +196,22 @@ _Static_assert(sizeof(struct ivshm_rgn_label) == 64, "label size");
 _Static_assert(offsetof(struct ivshm_rgn_label, magic) == 0, "label.magic");
 _Static_assert(offsetof(struct ivshm_rgn_label, label) == 8, "label.label");
 
+_Static_assert(sizeof(struct ivshm_pdr_ent) == 64, "pdr entry size");
+_Static_assert(offsetof(struct ivshm_pdr_ent, seq) == 0, "pdr.seq");
+_Static_assert(offsetof(struct ivshm_pdr_ent, peer_id) == 4, "pdr.peer_id");
+_Static_assert(offsetof(struct ivshm_pdr_ent, boot) == 8, "pdr.boot");
+_Static_assert(offsetof(struct ivshm_pdr_ent, heartbeat) == 16, "pdr.hb");
+_Static_assert(offsetof(struct ivshm_pdr_ent, name) == 24, "pdr.name");
+_Static_assert(offsetof(struct ivshm_pdr, ent) == 64, "pdr.ent");
+_Static_assert(sizeof(struct ivshm_pdr) == 64 + 64 * 64, "pdr size");
+
 _Static_assert(sizeof(struct ivshm_chn_evt) == 64, "evt size");
 _Static_assert(offsetof(struct ivshm_chn_evt, sleep) == 0, "evt.sleep");
 _Static_assert(offsetof(struct ivshm_chn_evt, epoch) == 4, "evt.epoch");
 _Static_assert(offsetof(struct ivshm_chn_evt, want) == 8, "evt.want");
-_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 16, "evt.rsv");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved0) == 16, "evt.rsv0");
+_Static_assert(offsetof(struct ivshm_chn_evt, rings) == 24, "evt.rings");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 32, "evt.rsv");
 
 _Static_assert(offsetof(struct ivshm_chn_hdr, magic) == 0, "chn.magic");
 _Static_assert(offsetof(struct ivshm_chn_hdr, version) == 8, "chn.version");

@@ -61,6 +61,11 @@ static inline void cpu_relax(void)
 void wake_notify(struct ivshm_chan *c)
 {
 	c->stats.notifies++;
+	/* for observers only: one writer (us), so no read-modify-write */
+	atomic_store_explicit(&c->my_evt->rings,
+			      atomic_load_explicit(&c->my_evt->rings,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	if (c->sig.notify) {
 		KEEP_ERRNO;
 

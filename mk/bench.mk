@@ -1,10 +1,14 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Message ring benchmarks (tools/ivshm-bench): our rings against ck_ring,
 # DPDK's rte_ring and the kernel's IPC, message for message, in the same
 # run (see docs/man/ivshm-bench.1).
 #   make bench                          install the references' packages,
-#                                       build, run 5 rounds, print the table
+#                                       build, run 9 rounds, print the table
 #                                       and save build/bench/RESULT.{json,txt}
 #   make bench BENCH_ARGS="-r 7"        more rounds; "--strict" fails on a miss
+#   make bench BENCH_FIFO=              without --fifo (the default as root:
+#                                       both sides SCHED_FIFO, so that other
+#                                       load does not preempt a measurement)
 #   make bench-save                     copy build/bench/ to docs/bench/ and
 #                                       regenerate README's performance table
 #
@@ -12,6 +16,7 @@
 # are built in when their headers are found; without them those cases are
 # reported as skipped.  BENCH_REFS=none leaves them out on purpose.
 BENCH_ARGS ?=
+BENCH_FIFO ?= $(if $(filter 0,$(shell id -u)),--fifo)
 BENCH_REFS ?= auto
 
 BENCH_DIR  := tools/ivshm-bench
@@ -51,7 +56,7 @@ bench-deps:
 	@B=$(B) $(TOP)/scripts/deps.sh --bench
 
 bench-run: $(B)/tools/ivshm-bench
-	$(B)/tools/ivshm-bench --save $(B)/bench $(BENCH_ARGS)
+	$(B)/tools/ivshm-bench --save $(B)/bench -r 9 $(BENCH_FIFO) $(BENCH_ARGS)
 
 bench-save:
 	@test -f $(B)/bench/RESULT.json || { echo "run make bench first" >&2; exit 1; }

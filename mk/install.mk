@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Installation: make install / uninstall, modules_install, dkms-install.
 #
 #   make install   [DESTDIR=] [PREFIX=/usr/local] [LIBDIR=$(PREFIX)/lib] ...

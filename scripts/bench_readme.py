@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """README's performance table, generated from a saved `make bench` result.
 
   bench_readme.py --update   rewrite the table in README.md from

@@ -1,28 +1,60 @@
 #!/bin/bash
-# Install what ivshm's build, tests and demo need (with Debian's 6.1 and
-# 6.12 kernels, standard and PREEMPT_RT, and linux-source-6.12 plus its
-# build tools for scripts/debug-kernel.sh), then extract the few
-# kernel-tree files we use (kselftest harness, checkpatch) from Debian's
-# linux-source-6.1 into build/ksrc.  Idempotent and quiet when all is there.
+# SPDX-License-Identifier: GPL-2.0-only
+# Install what ivshm needs, then extract the few kernel-tree files we use
+# (kselftest harness, checkpatch) from Debian's linux-source-6.1 into
+# build/ksrc.  Idempotent and quiet when all is there.
+#
+#   deps.sh           build dependencies only (plain "make"): compilers,
+#                     kernel headers (Debian 6.1 and 6.12, standard and
+#                     PREEMPT_RT), linux-source-6.12 and its build tools
+#                     for scripts/debug-kernel.sh, libudev
+#   deps.sh --demo    also what "make demo" boots: QEMU, the 6.1 and 6.12
+#                     kernel images, busybox, cpio, udev
+#   deps.sh --check   also what "make check" runs: every kernel image,
+#                     sparse, lintian, the packaging and libvirt tools,
+#                     clang's fuzzer, systemd-analyze
+#   deps.sh --bench   also the references of "make bench" (ck, DPDK)
+#   deps.sh --list [--demo|--check|--bench]
+#                     print that list, one package a line; install nothing
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out="${B:-$top/build}/ksrc"
 
-pkgs=(gcc make clang llvm libclang-rt-14-dev pkg-config python3
-      linux-headers-amd64 linux-image-amd64
-      linux-headers-6.12-amd64 linux-image-6.12-amd64
-      linux-headers-rt-amd64 linux-image-rt-amd64
-      linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
-      linux-source-6.12 bc bison flex libelf-dev libssl-dev
-      qemu-system-x86 busybox-static cpio kmod libudev-dev udev
-      linux-source-6.1 sparse xz-utils dkms debhelper dh-dkms dpkg-dev build-essential
-      lintian libvirt-clients gcc-multilib liburing-dev)
-# --bench: also the references of make bench (tools/ivshm-bench): ck_ring
-# and DPDK's rte_ring.  About 150 MB installed, so not for make check,
-# whose smoke run reports those two references as skipped without them.
-if [ "${1:-}" = --bench ]; then
-	pkgs+=(libck-dev libdpdk-dev)
+build=(gcc make pkg-config python3 libudev-dev xz-utils gcc-multilib
+       linux-headers-amd64 linux-headers-6.12-amd64
+       linux-headers-rt-amd64 linux-headers-6.12-rt-amd64
+       linux-source-6.1 linux-source-6.12
+       bc bison flex libelf-dev libssl-dev
+       liburing-dev)
+# What booting a guest takes (selftests/vm): QEMU, a kernel image, the
+# initramfs's busybox, cpio, kmod and systemd-udevd.
+demo=(qemu-system-x86 busybox-static cpio kmod udev
+      linux-image-amd64 linux-image-6.12-amd64)
+check=("${demo[@]}" linux-image-rt-amd64 linux-image-6.12-rt-amd64
+       clang llvm libclang-rt-14-dev sparse
+       dkms debhelper dh-dkms dpkg-dev build-essential lintian
+       libvirt-clients systemd)
+# About 150 MB installed, so not for make check, whose smoke run reports
+# those two references as skipped without them.
+bench=(libck-dev libdpdk-dev)
+
+list=false
+if [ "${1:-}" = --list ]; then
+	list=true
+	shift
+fi
+pkgs=("${build[@]}")
+case "${1:-}" in
+"") ;;
+--demo) pkgs+=("${demo[@]}") ;;
+--check) pkgs+=("${check[@]}") ;;
+--bench) pkgs+=("${bench[@]}") ;;
+*) echo "usage: $0 [--list] [--demo|--check|--bench]" >&2; exit 2 ;;
+esac
+if $list; then
+	printf '%s\n' "${pkgs[@]}"
+	exit 0
 fi
 
 missing=()

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Print the project's version, MAJOR.MINOR.PATCH, from its one source: the
 # IVSHM_VERSION_* macros of include/ivshm.h (used by the Makefile, the
 # install rules, debian/rules and the tests).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """make check: static checks, host tests and in-guest tests, counted.
 
 Every result is one line "PASS|FAIL|SKIP name"; the last line is

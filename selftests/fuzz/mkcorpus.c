@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Writes the seed corpus for ring_fuzz: valid 8 KiB regions in interesting
+ * Writes the seed corpus for ring_fuzz: valid 16 KiB regions in interesting
  * states (empty, messages queued, wrapped with a padding record, several
- * channels, a maximum-size message).  Usage: mkcorpus DIR
+ * channels, a maximum-size message, registered peers, a deleted channel's
+ * kept space).  Usage: mkcorpus DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #include "ivshm.h"
 
-#define REG	8192u
+#define REG	16384u
 
 static unsigned char mem[REG] __attribute__((aligned(64)));
 
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 {
 	static const unsigned char ops[] = { 0, 0, 1, 2, 3, 4, 7, 0, 1, 9, 12 };
 	unsigned char msg[1024];
-	struct ivshm_region *r;
+	struct ivshm_region *r, *peer;
 	struct ivshm_chan *p, *c;
 	int i;
 
@@ -68,6 +69,23 @@ int main(int argc, char **argv)
 	ivshm_chan_send(p, msg, 3, 0);
 	out(argv[1], "two-channels-max-msg", ops, sizeof(ops));
 	ivshm_chan_close(p);
+
+	/* peers in the directory, one with a heartbeat */
+	peer = ivshm_region_open(mem, REG);
+	ivshm_peer_register(r, "host", 0, 1000, 0);
+	ivshm_peer_register(peer, "guest-1", 3, 2000, 0);
+	ivshm_peer_heartbeat(peer);
+	out(argv[1], "peers", ops, sizeof(ops));
+
+	/* a deleted channel: a free entry that keeps its space */
+	p = ivshm_chan_create(r, "gone", 256, IVSHM_CHAN_PRODUCER |
+			      IVSHM_CHAN_AUTODELETE, NULL);
+	c = ivshm_chan_attach(peer, "gone", IVSHM_CHAN_CONSUMER, NULL);
+	ivshm_chan_send(p, msg, 10, 0);
+	ivshm_chan_close(c);
+	ivshm_chan_close(p);
+	out(argv[1], "deleted-channel-space", ops, sizeof(ops));
+	ivshm_region_close(peer);
 	ivshm_region_close(r);
 	return 0;
 }

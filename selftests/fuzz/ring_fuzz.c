@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer target for the ring wire format: the input is the raw content
- * of an 8 KiB shared region (the peer controls all of it), optionally
+ * of a 16 KiB shared region (the peer controls all of it), optionally
  * followed by an operation script.  Drives region open, attach to every
  * named channel (both roles), and every consumer and producer call with
- * timeout 0.  Any crash, sanitizer report, hang, or pointer handed out
- * outside the region is a bug.
+ * timeout 0; the peer directory (lookup, list, register, heartbeat,
+ * unregister); channel creation and deletion against the hostile table
+ * (space kept by free entries).  Any crash, sanitizer report, hang, or
+ * pointer handed out outside the region is a bug.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined (selftests/host/ring_fuzz.sh)
  */
@@ -16,7 +18,7 @@
 
 #include "ivshm.h"
 
-#define REG	8192u
+#define REG	16384u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,7 +71,7 @@ static void run_consumer(struct ivshm_chan *c, const uint8_t *ops, size_t n)
 			r = ivshm_chan_recv_many(c, cb, &cnt, op >> 2, 0);
 			break;
 		}
-		if (r == -EPROTO || r == -ECONNRESET)
+		if (r == -EPROTO || r == -ECONNRESET || r == -ESTALE)
 			break;
 	}
 }
@@ -100,9 +102,50 @@ static void run_producer(struct ivshm_chan *c, const uint8_t *ops, size_t n)
 			r = ivshm_chan_send(c, buf, len, 0);
 			break;
 		}
-		if (r == -EPROTO || r == -ECONNRESET)
+		if (r == -EPROTO || r == -ECONNRESET || r == -ESTALE)
 			break;
 	}
+}
+
+/* The peer directory as the peer wrote it: look up, list, register. */
+static void run_peers(struct ivshm_region *r)
+{
+	struct ivshm_peer_info pi[IVSHM_PEER_MAX];
+	int n, i, id;
+
+	pi[0].size = sizeof(pi[0]);
+	n = ivshm_peer_list(r, pi, IVSHM_PEER_MAX);
+	for (i = 0; i < n && i < IVSHM_PEER_MAX; i++) {
+		if (memchr(pi[i].name, 0, sizeof(pi[i].name)) == NULL ||
+		    pi[i].peer_id > 65535)
+			abort();
+		id = ivshm_peer_lookup(r, pi[i].name);
+		if (id > 65535)
+			abort();
+	}
+	(void)ivshm_peer_lookup(r, "host");
+	if (ivshm_peer_register(r, "fuzz", 7, 1, IVSHM_PEER_REPLACE) >= 0) {
+		(void)ivshm_peer_heartbeat(r);
+		(void)ivshm_peer_unregister(r);
+	}
+}
+
+/* A channel that is created, used by both sides and deleted. */
+static void run_delete(struct ivshm_region *r, const uint8_t *ops,
+		       size_t nops)
+{
+	struct ivshm_chan *p, *c;
+
+	p = ivshm_chan_create(r, "fuzz-del", 512, IVSHM_CHAN_PRODUCER |
+			      IVSHM_CHAN_AUTODELETE, NULL);
+	if (!p)
+		return;
+	c = ivshm_chan_attach(r, "fuzz-del", IVSHM_CHAN_CONSUMER, NULL);
+	run_producer(p, ops, nops);
+	if (c)
+		run_consumer(c, ops, nops);
+	ivshm_chan_close(c);
+	ivshm_chan_close(p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -152,6 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ivshm_chan_close(c);
 		}
 	}
+	run_peers(r);
+	run_delete(r, ops, nops);
 	/* allocation against a hostile table */
 	c = ivshm_chan_create(r, "fuzz-new", 256, IVSHM_CHAN_PRODUCER, NULL);
 	if (c) {

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # In-guest half of the "rings" scenario: echo every message of channel
 # h2g.ID back on g2h.ID (tools/ivshm-demo), checking order and checksums.
 echo "TAP version 13"

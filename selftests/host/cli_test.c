@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 
 #include "kselftest_harness.h"
 #include "server_helpers.h"
@@ -182,6 +183,36 @@ static void bg_join(struct bg *b)
 	pthread_join(b->t, NULL);
 }
 
+/* Start the tool with stdout on a pipe (*@out) and stderr discarded, for
+ * tests that signal it: its pid. */
+static pid_t spawn_cli(int *out, const char *const *args)
+{
+	const char *argv[24];
+	int p[2], i, n = 0;
+	pid_t pid;
+
+	argv[n++] = cli_bin();
+	for (i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		close_range(3, ~0U, 0);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
 /* ---- a tiny JSON validator ---------------------------------------------- */
 
 static const char *js_value(const char *p, int depth);
@@ -293,6 +324,28 @@ static bool json_valid(const char *s)
 	return p && !*js_ws(p);
 }
 
+/* Every line of @s is one valid JSON value; the number of lines. */
+static int json_lines(const char *s)
+{
+	char line[4096];
+	int n = 0;
+
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+
+		if (len >= sizeof(line))
+			return -1;
+		memcpy(line, s, len);
+		line[len] = '\0';
+		if (!json_valid(line))
+			return -1;
+		n++;
+		s += len + (nl ? 1 : 0);
+	}
+	return n;
+}
+
 TEST(json_validator)
 {
 	EXPECT_TRUE(json_valid("{\"a\":[1,-2.5e3,true,null,\"x\\u0001\\n\"]}\n"));
@@ -313,8 +366,11 @@ TEST(usage)
 	ASSERT_EQ(0, access(cli_bin(), X_OK))
 		TH_LOG("no ivshm binary at %s", cli_bin());
 
-	EXPECT_EQ(2, RUN(&r, "--json"));
+	EXPECT_EQ(2, RUN(&r, NULL));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: no command"));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json"));	/* --json: the error is JSON */
+	EXPECT_NE(NULL, strstr(r.out, "\"error\":\"no command"));
 	res_free(&r);
 	EXPECT_EQ(2, RUN(&r, "frobnicate"));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: unknown command 'frobnicate'"));
@@ -373,6 +429,154 @@ TEST(usage)
 	EXPECT_EQ(1, RUN(&r, "info", "bogus-target"));
 	EXPECT_NE(NULL, strstr(r.err, "ivshm: "));
 	res_free(&r);
+}
+
+/* Lines of @s that start with @prefix. */
+static int count_lines(const char *s, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	int n = 0;
+
+	while (*s) {
+		if (!strncmp(s, prefix, len))
+			n++;
+		s = strchr(s, '\n');
+		if (!s)
+			break;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * Numbers are numbers, negative ones too: one range message per value,
+ * never getopt's "invalid option -- '1'", and the same ranges everywhere.
+ */
+TEST(negative_numbers)
+{
+	struct res r;
+
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "0", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: vector -1 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "invalid option"));
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "-3", "0"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: peer id -3 is out of range (0..65535)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/nonexistent", "0", "1024"));
+	EXPECT_NE(NULL, strstr(r.err, "vector 1024 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "wait", "unix:/nonexistent", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: vector -1 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "dump", "shm:/nonexistent", "-1"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: offset -1 is out of range"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "dump", "shm:/nonexistent", "0", "-16"));
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: length -16 is out of range"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "wait", "unix:/x", "--timeout", "-5"));
+	EXPECT_NE(NULL, strstr(r.err, "timeout -5 is out of range"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	/* -1 is still "forever" for --timeout */
+	EXPECT_EQ(1, RUN(&r, "wait", "shm:/nonexistent", "--timeout", "-1"));
+	res_free(&r);
+	/* vector counts: 0..1024 in every message (0: the server's) */
+	EXPECT_EQ(2, RUN(&r, "--vectors", "2000", "info", "unix:/x"));
+	EXPECT_NE(NULL, strstr(r.err, "vector count 2000 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err, "ivshm: "));
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--vectors", "-1", "info", "unix:/x"));
+	EXPECT_NE(NULL, strstr(r.err, "vector count -1 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "send", "shm:/x", "c", "--peer", "1",
+			 "--tx-vector", "-2"));
+	EXPECT_NE(NULL, strstr(r.err, "tx vector -2 is out of range (0..1023)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+}
+
+/* --json: errors are one JSON object on stdout, with the errno's name. */
+TEST(json_errors)
+{
+	struct res r;
+
+	EXPECT_EQ(1, RUN(&r, "--json", "info", "shm:/nonexistent/file"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "{\"error\":\"cannot open shm:/nonexistent/file: No such file or directory\",\"errno\":\"ENOENT\"}\n"))
+		TH_LOG("%s", r.out);
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	/* --json after the command, and a usage error */
+	EXPECT_EQ(2, RUN(&r, "ring", "unix:/x", "0", "-1", "--json"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"EINVAL\""));
+	EXPECT_NE(NULL, strstr(r.out, "\"error\":\"vector -1 is out of range"));
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json", "info", "--bogus", "x"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "unknown option '--bogus'"));
+	EXPECT_STREQ("", r.err);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "--json", "frobnicate"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	res_free(&r);
+	EXPECT_EQ(1, RUN(&r, "--json", "channels", "shm:/nonexistent"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"ENOENT\""));
+	res_free(&r);
+	/* without --json: text on stderr, nothing on stdout */
+	EXPECT_EQ(1, RUN(&r, "info", "shm:/nonexistent/file"));
+	EXPECT_STREQ("", r.out);
+	EXPECT_NE(NULL, strstr(r.err, "ivshm: cannot open"));
+	res_free(&r);
+}
+
+/* Errors name the real cause, not the syntax of the target. */
+TEST(blame_real_cause)
+{
+	char path[] = "/dev/shm/ivshm-cli-empty-XXXXXX", target[64];
+	struct res r;
+	int fd;
+
+	EXPECT_EQ(1, RUN(&r, "info", "shm:/dev/null"));
+	EXPECT_NE(NULL, strstr(r.err, "not a regular file")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(target, sizeof(target), "shm:%s", path);
+	EXPECT_EQ(1, RUN(&r, "info", target));
+	EXPECT_NE(NULL, strstr(r.err, "is empty")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	unlink(path);
+
+	setenv("IVSHM_VECTORS", "abc", 1);
+	EXPECT_EQ(2, RUN(&r, "info", "unix:/nonexistent"));
+	EXPECT_NE(NULL, strstr(r.err, "IVSHM_VECTORS")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "targets:"));
+	res_free(&r);
+	setenv("IVSHM_VECTORS", "5000", 1);
+	EXPECT_EQ(2, RUN(&r, "info", "unix:/nonexistent"));
+	EXPECT_NE(NULL, strstr(r.err, "IVSHM_VECTORS 5000 is out of range (0..1024)"))
+		TH_LOG("%s", r.err);
+	res_free(&r);
+	unsetenv("IVSHM_VECTORS");
 }
 
 TEST(list_host)
@@ -474,12 +678,12 @@ TEST_F(shm, info)
 	ivshm_chan_close(c);
 	ivshm_region_close(reg);
 	ASSERT_EQ(0, RUN(&r, "info", self->target));
-	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 2, 2 channels"));
+	EXPECT_NE(NULL, strstr(r.out, "ring:     formatted, version 3, 2 channels"));
 	res_free(&r);
 	ASSERT_EQ(0, RUN(&r, "--json", "info", self->target));
 	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
 	EXPECT_NE(NULL, strstr(r.out, "\"formatted\":true"));
-	EXPECT_NE(NULL, strstr(r.out, "\"version\":2"));
+	EXPECT_NE(NULL, strstr(r.out, "\"version\":3"));
 	EXPECT_NE(NULL, strstr(r.out, "\"channels\":2"));
 	res_free(&r);
 
@@ -591,6 +795,249 @@ TEST_F(shm, doorbells_unsupported)
 			 "--peer", "1"));
 	EXPECT_NE(NULL, strstr(r.err, "no doorbells"));
 	res_free(&r);
+}
+
+/* The hint names an option that exists where it is given. */
+TEST_F(shm, channels_hint)
+{
+	struct res r;
+
+	EXPECT_EQ(1, RUN(&r, "channels", self->target));
+	EXPECT_NE(NULL, strstr(r.err, "not formatted")) TH_LOG("%s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "(--format")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "send or recv --format"));
+	res_free(&r);
+}
+
+TEST_F(shm, info_label)
+{
+	struct ivshm_region *reg;
+	struct res r;
+
+	reg = ivshm_region_format(self->mem, SHM_SIZE);
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, RUN(&r, "info", self->target));
+	EXPECT_NE(NULL, strstr(r.out, "label:    -\n")) TH_LOG("%s", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, ivshm_region_set_label(reg, "demo-1"));
+	ivshm_region_close(reg);
+	ASSERT_EQ(0, RUN(&r, "info", self->target));
+	EXPECT_NE(NULL, strstr(r.out, "label:    demo-1\n")) TH_LOG("%s", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "--json", "info", self->target));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"label\":\"demo-1\"")) TH_LOG("%s", r.out);
+	res_free(&r);
+}
+
+/* Every command takes --json and prints JSON. */
+TEST_F(shm, json_every_command)
+{
+	struct res r;
+
+	ASSERT_EQ(0, RUN(&r, "dump", "--json", self->target, "0x1000", "5"));
+	EXPECT_STREQ("{\"offset\":4096,\"length\":5,\"hex\":\"48656c6c6f\"}\n",
+		     r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN_IN(&r, "a\nbc\n", 5, "--json", "send", self->target,
+			    "ch", "--format"));
+	EXPECT_STREQ("{\"channel\":\"ch\",\"messages\":2,\"bytes\":5}\n", r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN_IN(&r, "\x01\xff", 2, "send", self->target, "ch",
+			    "--bytes", "2"));
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "recv", "--json", self->target, "ch"));
+	EXPECT_STREQ("{\"len\":2,\"text\":\"a\\n\"}\n"
+		     "{\"len\":3,\"text\":\"bc\\n\"}\n"
+		     "{\"len\":2,\"hex\":\"01ff\"}\n", r.out);
+	res_free(&r);
+	/* ring: the doorbell error is JSON too */
+	EXPECT_EQ(1, RUN(&r, "--json", "ring", self->target, "0", "0"));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"errno\":\"EOPNOTSUPP\""));
+	res_free(&r);
+}
+
+/* monitor: the region being formatted and channels created, live. */
+TEST_F(shm, monitor_channels)
+{
+	struct bg mon = { .args = { "--json", "monitor", self->target,
+				    "--count", "3", "--interval", "20" } };
+	struct res r;
+
+	bg_start(&mon);
+	usleep(500000);		/* its first look: what exists is no event */
+	ASSERT_EQ(0, RUN_IN(&r, "x\n", 2, "send", self->target, "first",
+			    "--format"));
+	res_free(&r);
+	ASSERT_EQ(0, RUN_IN(&r, "x\n", 2, "send", self->target, "second",
+			    "--create", "--ring-size", "4K"));
+	res_free(&r);
+	bg_join(&mon);
+	EXPECT_EQ(0, mon.r.status) TH_LOG("%s", mon.r.err);
+	EXPECT_EQ(3, json_lines(mon.r.out)) TH_LOG("%s", mon.r.out);
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"formatted\""));
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"channel-created\",\"name\":\"first\",\"slot\":0,\"generation\":1,\"ring_size\":65536}"))
+		TH_LOG("%s", mon.r.out);
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"channel-created\",\"name\":\"second\",\"slot\":1,\"generation\":1,\"ring_size\":4096}"))
+		TH_LOG("%s", mon.r.out);
+	res_free(&mon.r);
+
+	/* text: one line per event */
+	{
+		struct bg t = { .args = { "monitor", self->target,
+					  "--count", "1", "-i", "20" } };
+
+		bg_start(&t);
+		usleep(500000);
+		ASSERT_EQ(0, RUN_IN(&r, "x\n", 2, "send", self->target,
+				    "third", "--create"));
+		res_free(&r);
+		bg_join(&t);
+		EXPECT_EQ(0, t.r.status);
+		EXPECT_NE(NULL, strstr(t.r.out, " channel 'third' created (slot 2, 64 KiB ring)\n"))
+			TH_LOG("%s", t.r.out);
+		EXPECT_EQ(1, count_lines(t.r.out, ""));
+		res_free(&t.r);
+	}
+}
+
+/* monitor ends cleanly: on SIGTERM, on SIGINT, when the file goes away. */
+TEST_F(shm, monitor_ends)
+{
+	const char *args[] = { "monitor", self->target, NULL };
+	const char *jargs[] = { "--json", "monitor", self->target, NULL };
+	char buf[512];
+	int sigs[] = { SIGTERM, SIGINT }, i, fd, st;
+	ssize_t n;
+	pid_t pid;
+
+	for (i = 0; i < 2; i++) {
+		pid = spawn_cli(&fd, args);
+		ASSERT_LT(0, pid);
+		usleep(300000);
+		kill(pid, sigs[i]);
+		st = wait_exit(pid, 3000);
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			TH_LOG("signal %d: status 0x%x", sigs[i], st);
+		close(fd);
+	}
+	pid = spawn_cli(&fd, jargs);
+	ASSERT_LT(0, pid);
+	usleep(300000);
+	unlink(self->path);
+	st = wait_exit(pid, 3000);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("0x%x", st);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	EXPECT_NE(NULL, strstr(buf, "\"event\":\"gone\",\"reason\":\"file removed\"}\n"))
+		TH_LOG("%s", buf);
+}
+
+/* top: one frame with --json / --once, numbers from the shared memory. */
+struct sleeper {
+	struct ivshm_chan *c;
+	ssize_t n;
+};
+
+static void *sleeper_main(void *arg)
+{
+	struct sleeper *s = arg;
+	char buf[64];
+
+	s->n = ivshm_chan_recv(s->c, buf, sizeof(buf), 5000);
+	return NULL;
+}
+
+/* A doorbell between two handles of this process: an eventfd. */
+static int efd_notify(void *ctx)
+{
+	uint64_t one = 1;
+
+	return write(*(int *)ctx, &one, 8) == 8 ? 0 : -errno;
+}
+
+static int efd_wait(void *ctx, int timeout_ms)
+{
+	struct pollfd p = { .fd = *(int *)ctx, .events = POLLIN };
+	uint64_t v;
+
+	if (poll(&p, 1, timeout_ms) == 0)
+		return -ETIMEDOUT;
+	return read(*(int *)ctx, &v, 8) == 8 ? 0 : -errno;
+}
+
+TEST_F(shm, top)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct ivshm_signal sig = { .size = sizeof(sig), .notify = efd_notify,
+				    .wait = efd_wait, .fd = efd, .ctx = &efd };
+	struct ivshm_region *reg;
+	struct ivshm_chan *tx, *rx;
+	struct sleeper sl;
+	struct res r;
+	pthread_t t;
+	const char *p;
+	int i;
+
+	reg = ivshm_region_format(self->mem, SHM_SIZE);
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, ivshm_region_set_label(reg, "toplabel"));
+	tx = ivshm_chan_create(reg, "pipe", 4096, IVSHM_CHAN_PRODUCER, &sig);
+	ASSERT_NE(NULL, tx);
+	rx = ivshm_chan_attach(reg, "pipe", IVSHM_CHAN_CONSUMER, &sig);
+	ASSERT_NE(NULL, rx);
+	/* the consumer sleeps on an empty ring; a message wakes it */
+	sl.c = rx;
+	pthread_create(&t, NULL, sleeper_main, &sl);
+	usleep(300000);
+	ASSERT_EQ(0, ivshm_chan_send(tx, "hello", 5, 0));
+	pthread_join(t, NULL);
+	ASSERT_EQ(5, sl.n);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ivshm_chan_send(tx, "0123456789", 10, 0));
+
+	ASSERT_EQ(0, RUN(&r, "--json", "top", self->target, "-i", "50"));
+	EXPECT_EQ(1, json_lines(r.out)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"label\":\"toplabel\""));
+	EXPECT_NE(NULL, strstr(r.out, "\"name\":\"pipe\",\"slot\":0,\"ring_size\":4096,"))
+		TH_LOG("%s", r.out);
+	/* 4 records of 8-byte header + payload rounded to 8: 16 + 3 * 24 */
+	EXPECT_NE(NULL, strstr(r.out, "\"bytes_in\":88,\"bytes_out\":16,"))
+		TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "\"queued\":72,")) TH_LOG("%s", r.out);
+	/* the consumer slept, the producer rang it once */
+	EXPECT_NE(NULL, strstr(r.out, "\"producer\":{\"attached\":true,\"asleep\":false,\"sleeps\":0,\"doorbells\":1,"))
+		TH_LOG("%s", r.out);
+	p = strstr(r.out, "\"consumer\":{\"attached\":true,\"asleep\":false,\"sleeps\":");
+	ASSERT_NE(NULL, p) TH_LOG("%s", r.out);
+	p += strlen("\"consumer\":{\"attached\":true,\"asleep\":false,\"sleeps\":");
+	EXPECT_LE(1, atoi(p)) TH_LOG("%s", r.out);	/* one wait: 1 or more */
+	EXPECT_NE(NULL, strstr(p, ",\"doorbells\":0,")) TH_LOG("%s", r.out);
+	res_free(&r);
+
+	ASSERT_EQ(0, RUN(&r, "top", "--once", self->target, "-i", "20"));
+	EXPECT_NE(NULL, strstr(r.out, "label toplabel  1 channel")) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "CHANNEL"));
+	EXPECT_NE(NULL, strstr(r.out, "\npipe ")) TH_LOG("%s", r.out);
+	EXPECT_EQ(NULL, strstr(r.out, "\033[")) TH_LOG("no ANSI codes off a terminal");
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "top", self->target, "-n", "3", "-i", "20"));
+	EXPECT_EQ(3, count_lines(r.out, "CHANNEL")) TH_LOG("%s", r.out);
+	res_free(&r);
+	EXPECT_EQ(2, RUN(&r, "top", self->target, "-n", "0"));
+	EXPECT_NE(NULL, strstr(r.err, "iterations 0 is out of range")) TH_LOG("%s", r.err);
+	res_free(&r);
+	ivshm_chan_close(tx);
+	ivshm_chan_close(rx);
+	ivshm_region_close(reg);
+	close(efd);
 }
 
 static const char lines_in[] =
@@ -901,6 +1348,36 @@ TEST_F(srv, info_and_peers)
 	}
 }
 
+/* A peer that registered a name in the region's directory shows it. */
+TEST_F(srv, peers_show_names)
+{
+	struct ivshm_region *reg;
+	struct ivshm_dev *dev;
+	char want[64];
+	struct res r;
+	int id;
+
+	dev = ivshm_open(self->target, 0);
+	ASSERT_NE(NULL, dev);
+	id = ivshm_peer_id(dev);
+	reg = ivshm_region_format(ivshm_base(dev), ivshm_size(dev));
+	ASSERT_NE(NULL, reg);
+	ASSERT_EQ(0, ivshm_peer_register(reg, "host", (unsigned int)id, 42,
+					 0));
+	ASSERT_EQ(0, RUN(&r, "peers", self->target));
+	snprintf(want, sizeof(want), "%d\thost\n", id);
+	EXPECT_STREQ(want, r.out);
+	res_free(&r);
+	ASSERT_EQ(0, RUN(&r, "--json", "peers", self->target));
+	EXPECT_TRUE(json_valid(r.out)) TH_LOG("%s", r.out);
+	snprintf(want, sizeof(want),
+		 "\"names\":[{\"name\":\"host\",\"id\":%d,\"boot\":42,", id);
+	EXPECT_NE(NULL, strstr(r.out, want)) TH_LOG("%s", r.out);
+	res_free(&r);
+	ivshm_region_close(reg);
+	ivshm_close(dev);
+}
+
 /* The server's default memory is a sealed memfd: info says so. */
 TEST(info_sealed_default_server)
 {
@@ -1023,6 +1500,41 @@ TEST_F(srv, send_recv_doorbells)
 	EXPECT_EQ(0, memcmp(in, rx.r.out, len));
 	res_free(&rx.r);
 	free(in);
+}
+
+/* monitor: doorbells per vector and peers joining and leaving, until the
+ * server goes away. */
+TEST_F(srv, monitor_peers_and_doorbells)
+{
+	struct bg mon = { .args = { "--json", "monitor", self->target } };
+	struct res r;
+	char id[16], want[96];
+	int ids[8];
+
+	bg_start(&mon);
+	ASSERT_EQ(0, wait_peers(self->target, ids, 1));
+	snprintf(id, sizeof(id), "%d", ids[0]);
+	ASSERT_EQ(0, RUN(&r, "ring", self->target, id, "3"));
+	res_free(&r);
+	usleep(200000);
+	ASSERT_EQ(0, RUN(&r, "ring", self->target, id, "1"));
+	res_free(&r);
+	usleep(200000);
+	EXPECT_EQ(0, srv_stop(&self->s));
+	bg_join(&mon);
+	EXPECT_EQ(0, mon.r.status) TH_LOG("%s", mon.r.err);
+	EXPECT_LT(0, json_lines(mon.r.out)) TH_LOG("%s", mon.r.out);
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"doorbell\",\"vector\":3,\"count\":1}"))
+		TH_LOG("%s", mon.r.out);
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"doorbell\",\"vector\":1,\"count\":1}"));
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"join\",\"peer\":"));
+	EXPECT_NE(NULL, strstr(mon.r.out, "\"event\":\"leave\",\"peer\":"));
+	snprintf(want, sizeof(want), "\"event\":\"gone\",\"reason\":\"server closed the connection\"}\n");
+	EXPECT_NE(NULL, strstr(mon.r.out, want)) TH_LOG("%s", mon.r.out);
+	/* doorbell 3 came before doorbell 1 */
+	EXPECT_LT(strstr(mon.r.out, "\"vector\":3"),
+		  strstr(mon.r.out, "\"vector\":1"));
+	res_free(&mon.r);
 }
 
 TEST_HARNESS_MAIN

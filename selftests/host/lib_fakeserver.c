@@ -18,7 +18,11 @@
  * blocking eventfd whose counter is one below its maximum (a write of 1
  * blocks until someone reads it).
  */
-enum { NOFD, SHMFD, EFD, TWOFDS, SHM0, PIPEFULL, SATEFD };
+enum { NOFD, SHMFD, EFD, TWOFDS, SHM0, PIPEFULL, SATEFD,
+       SHMHINT,		/* the memory, a memfd named as ivshm-server names
+			 * it: "ivshmem:vectors=2" */
+       SHMBADHINT,	/* a memfd named "ivshmem:vectors=2x" */
+       DELAY };		/* no message: the server pauses val ms */
 
 struct msg {
 	int64_t val;
@@ -66,6 +70,17 @@ static void send_one(int s, int64_t val, int kind)
 	for (i = 0; i < 8; i++)
 		b[i] = (unsigned char)((uint64_t)val >> (8 * i));
 	switch (kind) {
+	case DELAY:
+		usleep((useconds_t)val * 1000);
+		return;
+	case SHMHINT:
+	case SHMBADHINT:
+		fds[0] = memfd_create(kind == SHMHINT ? "ivshmem:vectors=2" :
+				      "ivshmem:vectors=2x", MFD_CLOEXEC);
+		if (ftruncate(fds[0], 65536) < 0)
+			_exit(3);
+		nfd = 1;
+		break;
 	case SHMFD:
 	case SHM0:
 		fds[0] = memfd_create("fake", MFD_CLOEXEC);
@@ -390,6 +405,80 @@ TEST_F(fake, valid_handshake_extras_closed)
 	EXPECT_EQ(-ENXIO, ivshm_ring(d, 7, 1));
 	ivshm_close(d);
 	EXPECT_EQ(before, count_fds(getpid()));
+}
+
+/*
+ * The vector count the handshake settles on, without IVSHM_OPEN_VECTORS:
+ * each script sends two own eventfds, pauses 40 ms (less than the quiet
+ * wait), then sends a third.  Where the count is known (the peers' count,
+ * our server's memfd name) the open ends at two; where it is not (QEMU's
+ * server alone), the quiet wait sees all three.
+ */
+static int settled_vectors(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fake) *self, const struct msg *s)
+{
+	struct ivshm_dev *d;
+	int n;
+
+	unsetenv("IVSHM_VECTORS");
+	self->child = serve(self->lfd, s, NULL, 0, false);
+	self->lfd = -1;
+	d = ivshm_open(self->target, 0);
+	EXPECT_NE(NULL, d) TH_LOG("open: %s", strerror(errno));
+	if (!d)
+		return -1;
+	n = ivshm_vectors(d);
+	ivshm_close(d);
+	return n;
+}
+
+TEST_F(fake, vectors_known_from_peers)
+{
+	const struct msg s[] = { { 0, NOFD }, { 3, NOFD }, { -1, SHMFD },
+				 { 1, EFD }, { 1, EFD }, { 5, EFD }, { 5, EFD },
+				 { 3, EFD }, { 3, EFD }, { 40, DELAY },
+				 { 3, EFD }, END };
+
+	EXPECT_EQ(2, settled_vectors(_metadata, self, s));
+}
+
+TEST_F(fake, vectors_known_from_memfd_name)
+{
+	const struct msg s[] = { { 0, NOFD }, { 0, NOFD }, { -1, SHMHINT },
+				 { 0, EFD }, { 0, EFD }, { 40, DELAY },
+				 { 0, EFD }, END };
+
+	EXPECT_EQ(2, settled_vectors(_metadata, self, s));
+}
+
+/* Nothing to go by: the quiet wait, as before (QEMU's server alone). */
+TEST_F(fake, vectors_unknown_alone)
+{
+	const struct msg s[] = { { 0, NOFD }, { 0, NOFD }, { -1, SHMFD },
+				 { 0, EFD }, { 0, EFD }, { 40, DELAY },
+				 { 0, EFD }, END };
+
+	EXPECT_EQ(3, settled_vectors(_metadata, self, s));
+}
+
+TEST_F(fake, vectors_unknown_bad_hint)
+{
+	const struct msg s[] = { { 0, NOFD }, { 0, NOFD }, { -1, SHMBADHINT },
+				 { 0, EFD }, { 0, EFD }, { 40, DELAY },
+				 { 0, EFD }, END };
+
+	EXPECT_EQ(3, settled_vectors(_metadata, self, s));
+}
+
+/* Peers that disagree prove nothing: the quiet wait again. */
+TEST_F(fake, vectors_unknown_peers_disagree)
+{
+	const struct msg s[] = { { 0, NOFD }, { 3, NOFD }, { -1, SHMFD },
+				 { 1, EFD }, { 5, EFD }, { 5, EFD },
+				 { 3, EFD }, { 3, EFD }, { 40, DELAY },
+				 { 3, EFD }, END };
+
+	EXPECT_EQ(3, settled_vectors(_metadata, self, s));
 }
 
 /* ivshm_ring() on another thread; its result, or 1 if it did not return. */

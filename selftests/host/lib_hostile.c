@@ -293,7 +293,7 @@ TEST_F(srv, event_flood)
 
 struct ringer {
 	struct ivshm_dev *d;
-	unsigned int peer;
+	_Atomic unsigned int peer;
 	_Atomic bool stop;
 	unsigned long rung;
 };
@@ -303,7 +303,7 @@ static void *ringer_main(void *arg)
 	struct ringer *r = arg;
 
 	while (!atomic_load(&r->stop))
-		if (ivshm_ring(r->d, r->peer, 0) == 0)
+		if (ivshm_ring(r->d, atomic_load(&r->peer), 0) == 0)
 			r->rung++;
 	return NULL;
 }
@@ -314,7 +314,8 @@ static void *ringer_main(void *arg)
  * write, or the write could land in whatever reuses the fd number.  A
  * peer joins and leaves repeatedly while a thread rings it; after each
  * departure, pipes take the lowest free fd numbers, and nothing may ever
- * be written into them.
+ * be written into them.  The server gives each newcomer the next id, so
+ * the thread rings the id the next one will get.
  */
 TEST_F(srv, ring_while_peer_leaves)
 {
@@ -331,15 +332,17 @@ TEST_F(srv, ring_while_peer_leaves)
 	r.d = ivshm_open(self->target, IVSHM_OPEN_VECTORS(2));
 	ASSERT_NE(NULL, r.d);
 	r.peer = ivshm_peer_id(r.d) + 1;	/* the next one to join */
-	ASSERT_EQ(0, ivshm_dev_signal(r.d, r.peer, 0, 0, &ctx, &sig));
 	ASSERT_EQ(0, pthread_create(&t, NULL, ringer_main, &r));
 	for (i = 0; i < 300; i++) {
+		unsigned int peer = ivshm_peer_id(r.d) + 1 + i;
 		int p[4][2];
 		struct cl c;
 		char buf[64];
 
+		atomic_store(&r.peer, peer);
+		ASSERT_EQ(0, ivshm_dev_signal(r.d, peer, 0, 0, &ctx, &sig));
 		ASSERT_EQ(0, cl_open(&c, self->s.sock, 2));
-		ASSERT_EQ(r.peer, c.id);
+		ASSERT_EQ(peer, c.id);
 		while (sig.peer_alive(sig.ctx) != 1)
 			usleep(100);
 		cl_close(&c);

@@ -88,8 +88,8 @@ TEST_F(lib, open_auto_counts_vectors)
 	t0 = ms_now();
 	a = ivshm_open(self->target, 0);
 	ASSERT_NE(NULL, a) TH_LOG("open: %s", strerror(errno));
-	/* the quiet period, but not much more */
-	EXPECT_LE(IVSHM_HANDSHAKE_QUIET_MS, ms_now() - t0);
+	/* our server names the count (its memfd): no quiet period is
+	 * needed; lib_fakeserver's vectors_* tests tell the cases apart */
 	EXPECT_GT(2000, ms_now() - t0);
 	EXPECT_EQ(NV, ivshm_vectors(a));
 	EXPECT_EQ(1 << 20, ivshm_size(a));

@@ -52,7 +52,7 @@ for series in 6.1. 6.12.; do
 	done
 done
 
-echo "1..$((23 + 2 * ${#kernels[@]}))"
+echo "1..$((24 + 2 * ${#kernels[@]}))"
 
 # ---- (a) make install / uninstall ------------------------------------
 
@@ -243,7 +243,7 @@ check "deb:changelog-version-is-library-version" bash -c '
 pkgdir=$tmp/pkg
 deb_missing=$(missing_cmds dpkg-buildpackage dh dh_dkms pkg-config)
 if [ -n "$deb_missing" ]; then
-	for t in dpkg-buildpackage ivshm-dkms libivshm1 libivshm-dev ivshm-tools packaged-dkms-conf lintian; do
+	for t in dpkg-buildpackage ivshm-dkms libivshm1 libivshm-dev ivshm-tools sysusers-in-postinst packaged-dkms-conf lintian; do
 		skip "deb:$t" "not installed: $deb_missing (make check installs them)"
 	done
 else
@@ -278,6 +278,11 @@ else
 		/usr/share/man/man8/ivshm-server.8.gz /lib/udev/rules.d/60-ivshm.rules \
 		/lib/systemd/system/ivshm-server@.service \
 		/usr/lib/tmpfiles.d/ivshm.conf /usr/lib/sysusers.d/ivshm.conf
+	# The group of the udev rules and the user of ivshm-server@.service
+	# exist once the package is installed.
+	check "deb:sysusers-in-postinst" bash -c '
+		f=$(ls "$1"/ivshm-tools_*.deb) &&
+		dpkg-deb -I "$f" postinst | grep -q "systemd-sysusers.*ivshm.conf"' _ "$pkgdir"
 	check "deb:packaged-dkms-conf" bash -c '
 		f=$(ls "$1"/ivshm-dkms_*.deb) &&
 		dpkg-deb --fsys-tarfile "$f" | tar -xOf - "./usr/src/ivshm-$2/dkms.conf" |

@@ -44,7 +44,7 @@ trap 'rm -rf "$work"' EXIT
 cp "$top"/selftests/fuzz/corpus/* "$work"/
 cd "$out" || exit 1
 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-	-max_len=9000 -print_final_stats=1 "$work" >"$out/fuzz.log" 2>&1
+	-max_len=17000 -print_final_stats=1 "$work" >"$out/fuzz.log" 2>&1
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
 cov=$(grep -o 'cov: [0-9]*' "$out/fuzz.log" | tail -1)

@@ -4,7 +4,7 @@
  * a channel with every API form; the parent plays the other end and, at the
  * same time, scribbles random and near-valid values over the channel
  * header, the indices, the record headers, the ring and the table entry.
- * The victim must only ever see clean errors (-EPROTO, -ECONNRESET,
+ * The victim must only ever see clean errors (-EPROTO, -ECONNRESET, -ESTALE,
  * -EPIPE, -EAGAIN, -ETIMEDOUT, ...), never crash (guard pages around the
  * region), never hang (watchdog), never hand out a pointer outside its
  * ring, and never write outside the channel (canary bytes after it).
@@ -61,13 +61,14 @@ static inline uint64_t xs(uint64_t *s)
 static int clean_op_error(int e)
 {
 	return e == EAGAIN || e == ETIMEDOUT || e == EPROTO ||
-	       e == ECONNRESET || e == EPIPE || e == EMSGSIZE;
+	       e == ECONNRESET || e == EPIPE || e == EMSGSIZE ||
+	       e == ESTALE;	/* the region header's gen was hit */
 }
 
 static int clean_attach_error(int e)
 {
 	return e == ENOENT || e == EAGAIN || e == EBUSY || e == EPROTO ||
-	       e == EPROTONOSUPPORT;
+	       e == EPROTONOSUPPORT || e == ESTALE;
 }
 
 /* counters the victim reports through its exit path (shared page) */
@@ -200,13 +201,17 @@ static void victim(unsigned char *base, int role, struct report *rep)
 		}
 		if (!clean_op_error((int)-ret) || errno != 0)
 			_exit(bad("op error", ret));
-		if (ret == -EPROTO || ret == -ECONNRESET) {
+		if (ret == -EPROTO || ret == -ECONNRESET || ret == -ESTALE) {
 			if (ret == -EPROTO)
 				rep->eproto++;
 			else
 				rep->ereset++;
 			ivshm_chan_close(c);
 			c = NULL;
+			if (ret == -ESTALE) {	/* a new region handle too */
+				ivshm_region_close(r);
+				r = NULL;
+			}
 		} else {
 			rep->other++;
 		}

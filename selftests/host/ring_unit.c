@@ -607,11 +607,15 @@ TEST_F(rgn, attach_validation)
 			want = EAGAIN; break;
 		case 18: what = "bad state";
 			d->state = IVSHM_DESC_WORD(1, 7); break;
-		case 19: what = "flags"; ch->flags = 1; break;
+		case 19: what = "flags"; ch->flags = 2; break;
 		case 20: what = "cons beyond prod";
 			ch->cons_idx = 64; break;
 		case 21: what = "ring too small";
 			ch->ring_size = 128; d->size = 512 + 128; break;
+		case 22: what = "extent below size"; d->extent -= 64; break;
+		case 23: what = "extent beyond region";
+			d->extent = RSIZE; break;
+		case 24: what = "extent misaligned"; d->extent += 8; break;
 		default: what = NULL; break;
 		}
 		if (!what)

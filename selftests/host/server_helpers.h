@@ -37,6 +37,7 @@ struct srv {
 	char pidfile[128];
 	char shm_name[64];	/* POSIX shm name to remove, if any */
 	rlim_t nofile;		/* RLIMIT_NOFILE for the server, or 0 */
+	bool detach;		/* let it daemonize: no -F first */
 };
 
 static inline uint64_t ms_now(void)
@@ -108,6 +109,9 @@ static inline pid_t srv_spawn(struct srv *s, const char *const args[])
 	pid_t pid;
 
 	argv[n++] = server_bin();
+	/* The server daemonizes unless -F (like QEMU's): tests keep it. */
+	if (!s->detach)
+		argv[n++] = "-F";
 	for (i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;

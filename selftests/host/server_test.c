@@ -10,6 +10,26 @@
 
 #include "server_helpers.h"
 
+#include <ivshm.h>
+
+/* The directory of the built tools: ../../tools from this program. */
+static const char *tools_dir(void)
+{
+	static char dir[PATH_MAX + 16];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n < 0)
+		return "/nonexistent";
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/../../tools", exe);
+	return dir;
+}
+
 FIXTURE(srv) {
 	struct srv s;
 };
@@ -180,8 +200,12 @@ TEST_F(srv, many_peers)
 		cl_close(&c[i]);
 }
 
-/* Lowest free id, reused only after the departure is announced. */
-TEST_F(srv, id_reuse)
+/*
+ * Ids increase like QEMU's: a departed peer's id is not handed out again
+ * (a peer that still holds it would ring a stranger) until the counter
+ * wraps after 65535.
+ */
+TEST_F(srv, ids_increase)
 {
 	const char *args[] = { "-S", self->s.sock, "--memfd", "-l", "4K",
 			       NULL };
@@ -196,60 +220,204 @@ TEST_F(srv, id_reuse)
 	ASSERT_EQ(0, cl_wait_join(&c[0], 3, 2000));
 	cl_close(&c[2]);
 	cl_close(&c[1]);
-	/* peer 0 sees both leave before anyone can take their ids */
 	ASSERT_EQ(0, cl_wait_leaves(&c[0], 2, 2000));
 	ASSERT_EQ(0, cl_wait_leaves(&c[3], 2, 2000));
-	EXPECT_EQ(NULL, cl_find(&c[0], 1));
-	EXPECT_EQ(NULL, cl_find(&c[0], 2));
 
+	/* 1 and 2 are free, yet the newcomers get 4, 5, 6 */
 	ASSERT_EQ(0, cl_open(&c[1], self->s.sock, 1));
-	EXPECT_EQ(1, c[1].id);
+	EXPECT_EQ(4, c[1].id);
 	ASSERT_EQ(0, cl_open(&c[2], self->s.sock, 1));
-	EXPECT_EQ(2, c[2].id);
-	ASSERT_EQ(0, cl_open(&c[4], self->s.sock, 1));
-	EXPECT_EQ(4, c[4].id);
-	/* peer 3 saw 1 and 2 leave before they joined again */
-	ASSERT_EQ(0, cl_wait_join(&c[3], 4, 2000));
-	EXPECT_EQ(2, c[3].leaves);
-	EXPECT_EQ(0, c[3].errors);
-	EXPECT_EQ(4, c[3].npeers);
-
-	/* the first client of all gets 0 again once 0 has gone */
+	EXPECT_EQ(5, c[2].id);
 	cl_close(&c[0]);
-	ASSERT_EQ(0, cl_wait_leave(&c[4], 0, 2000));
-	ASSERT_EQ(0, cl_open(&c[0], self->s.sock, 1));
-	EXPECT_EQ(0, c[0].id);
-	for (i = 0; i < 5; i++)
-		cl_close(&c[i]);
+	ASSERT_EQ(0, cl_wait_leave(&c[3], 0, 2000));
+	ASSERT_EQ(0, cl_open(&c[4], self->s.sock, 1));
+	EXPECT_EQ(6, c[4].id);
+	ASSERT_EQ(0, cl_wait_join(&c[3], 6, 2000));
+	EXPECT_EQ(3, c[3].leaves);
+	EXPECT_EQ(0, c[3].errors);
+	EXPECT_EQ(3, c[3].npeers);
+	cl_close(&c[1]);
+	cl_close(&c[2]);
+	cl_close(&c[3]);
+	cl_close(&c[4]);
 }
 
-/* Clients beyond --max-peers are closed without a word. */
+/*
+ * Connect/disconnect churn across the wrap: ids go up by one each time,
+ * then 65535 is followed by the lowest id not in use (0 and 1 are held by
+ * peers that stay connected throughout, so the first id after the wrap
+ * is 2).  The long-lived peers drain their announcements as they go.
+ */
+TEST_F(srv, ids_wrap_churn)
+{
+	const char *args[] = { "-S", self->s.sock, "--memfd", "-l", "4K",
+			       NULL };
+	struct cl hold[2], c;
+	int64_t expect = 2;
+	int i, j;
+
+	ASSERT_EQ(0, srv_start(&self->s, args));
+	for (j = 0; j < 2; j++) {
+		ASSERT_EQ(0, cl_open(&hold[j], self->s.sock, 1));
+		ASSERT_EQ(j, hold[j].id);
+	}
+	for (i = 0; i < 65536 + 4; i++) {
+		ASSERT_EQ(0, cl_open(&c, self->s.sock, 1))
+			TH_LOG("churn %d: cannot join", i);
+		ASSERT_EQ(expect, c.id) TH_LOG("churn %d", i);
+		cl_close(&c);
+		expect = expect == 65535 ? 2 : expect + 1;
+		if (i % 64 == 63)
+			for (j = 0; j < 2; j++)
+				ASSERT_EQ(-2, cl_poll(&hold[j], 0));
+	}
+	/* the holders are still there, with no protocol error seen */
+	for (j = 0; j < 2; j++) {
+		cl_poll(&hold[j], 50);
+		EXPECT_EQ(0, hold[j].errors);
+		cl_close(&hold[j]);
+	}
+}
+
+/*
+ * A client beyond --max-peers gets one message, the version slot holding
+ * -87 (IVSHM_SERVER_FULL: "too many users"), then EOF; the server logs
+ * it; the library fails with EUSERS and the CLI says the server is full.
+ */
 TEST_F(srv, max_peers)
 {
 	const char *args[] = { "-S", self->s.sock, "--memfd", "-l", "4K",
 			       "--max-peers", "3", NULL };
+	char log[8192], cmd[512], out[1024];
 	struct cl c[4];
-	char log[8192];
-	int i;
+	int64_t v;
+	FILE *f;
+	size_t n;
+	int i, fd;
 
 	ASSERT_EQ(0, srv_start(&self->s, args));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, cl_open(&c[i], self->s.sock, 1));
-	EXPECT_EQ(1, cl_open(&c[3], self->s.sock, 1));
-	cl_close(&c[3]);
+	c[3].sock = cl_connect(self->s.sock);
+	ASSERT_LE(0, c[3].sock);
+	ASSERT_EQ(1, recv_msg(c[3].sock, &v, &fd, 3000));
+	EXPECT_EQ(-87, v);
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(0, recv_msg(c[3].sock, &v, &fd, 3000));
+	close(c[3].sock);
+
+	/* the library: EUSERS */
+	snprintf(cmd, sizeof(cmd), "unix:%s", self->s.sock);
+	errno = 0;
+	EXPECT_EQ(NULL, ivshm_open(cmd, 0));
+	EXPECT_EQ(EUSERS, errno);
+
+	/* the CLI: a plain sentence */
+	snprintf(cmd, sizeof(cmd), "%s/ivshm info unix:%s 2>&1",
+		 tools_dir(), self->s.sock);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	EXPECT_NE(0, pclose(f));
+	EXPECT_NE(NULL, strstr(out, "server is full (--max-peers)"))
+		TH_LOG("ivshm info said: %s", out);
+
 	/* the others heard nothing of it */
 	EXPECT_EQ(-2, cl_poll(&c[0], 200));
 	EXPECT_EQ(2, c[0].npeers);
 	EXPECT_EQ(0, c[0].leaves);
 	srv_log(&self->s, log, sizeof(log));
-	EXPECT_NE(NULL, strstr(log, "max-peers"));
+	EXPECT_NE(NULL, strstr(log, "refusing a client: 3 peers connected (--max-peers 3)"))
+		TH_LOG("log: %s", log);
 
 	cl_close(&c[1]);
 	ASSERT_EQ(0, cl_wait_leave(&c[0], 1, 2000));
 	ASSERT_EQ(0, cl_open(&c[3], self->s.sock, 1));
-	EXPECT_EQ(1, c[3].id);
+	EXPECT_EQ(3, c[3].id);
 	for (i = 0; i < 4; i++)
-		cl_close(&c[i]);
+		if (i != 1)
+			cl_close(&c[i]);
+}
+
+/* Above 64 vectors, a warning that QEMU's own client cannot join. */
+TEST_F(srv, vectors_above_64_warn)
+{
+	const char *args64[] = { "-S", self->s.sock, "-l", "4K", "-n", "64",
+				 NULL };
+	const char *args65[] = { "-S", self->s.sock, "-l", "4K", "-n", "65",
+				 NULL };
+	char log[4096];
+
+	ASSERT_EQ(0, srv_start(&self->s, args64));
+	srv_log(&self->s, log, sizeof(log));
+	EXPECT_EQ(NULL, strstr(log, "at most 64")) TH_LOG("log: %s", log);
+	EXPECT_EQ(0, srv_stop(&self->s));
+
+	ASSERT_EQ(0, srv_start(&self->s, args65));
+	srv_log(&self->s, log, sizeof(log));
+	EXPECT_NE(NULL, strstr(log, "QEMU's ivshmem-client accepts at most 64 vectors"))
+		TH_LOG("log: %s", log);
+	EXPECT_EQ(0, srv_stop(&self->s));
+}
+
+/*
+ * Without -F it daemonizes, like QEMU's: the command returns once the
+ * socket listens, and the pidfile names the daemon, not the parent.
+ */
+TEST_F(srv, daemonizes_by_default)
+{
+	const char *args[] = { "-S", self->s.sock, "-l", "4K",
+			       "-p", self->s.pidfile, NULL };
+	uint64_t end;
+	char buf[32];
+	struct cl a;
+	pid_t pid, dpid;
+	int fd, status;
+
+	self->s.detach = true;
+	pid = srv_spawn(&self->s, args);
+	ASSERT_LT(0, pid);
+	status = wait_exit(pid, 3000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	ASSERT_NE(-1, status) TH_LOG("still in the foreground after 3 s");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	fd = open(self->s.pidfile, O_RDONLY);
+	ASSERT_LE(0, fd);
+	memset(buf, 0, sizeof(buf));
+	EXPECT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	dpid = atoi(buf);
+	ASSERT_LT(1, dpid);
+	EXPECT_NE(pid, dpid);
+	EXPECT_EQ(0, kill(dpid, 0));
+	ASSERT_EQ(0, cl_open(&a, self->s.sock, 1));
+	EXPECT_EQ(0, a.id);
+	ASSERT_EQ(0, kill(dpid, SIGTERM));
+	EXPECT_EQ(0, cl_poll(&a, 3000));
+	cl_close(&a);
+	end = ms_now() + 3000;
+	while (ms_now() < end && !kill(dpid, 0))
+		usleep(5000);
+	EXPECT_NE(0, kill(dpid, 0));
+	EXPECT_NE(0, access(self->s.pidfile, F_OK));
+	EXPECT_NE(0, access(self->s.sock, F_OK));
+
+	/* a start-up error still reaches the caller, with status 1 */
+	if (1) {
+		const char *bad[] = { "-S", self->s.sock, "-m",
+				      "/nonexistent-ivshm-dir", NULL };
+		char log[4096];
+
+		status = srv_run(&self->s, bad, log, sizeof(log));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1)
+			TH_LOG("status %#x", status);
+		EXPECT_NE(NULL, strstr(log, "nonexistent-ivshm-dir"));
+	}
 }
 
 /* Bad options: non-zero exit and a clear message. */
@@ -280,6 +448,15 @@ TEST_F(srv, bad_options)
 		{ { "--memfd", "-l" }, "needs an argument" },
 		{ { "-l", "0", "--memfd" }, "out of range" },
 		{ { "--memfd", "extra" }, "unexpected" },
+		/* names that no server could use: nothing is ever created */
+		{ { "--memfd", "--shm-file", "/nonexistent-ivshm/f" },
+		  "--memfd and --shm-file" },
+		{ { "--shm-file", "/nonexistent-ivshm/f", "--memfd" },
+		  "--shm-file and --memfd" },
+		{ { "-M", "bad/name", "-m", "/nonexistent-ivshm" },
+		  "-M and -m" },
+		{ { "-m", "/nonexistent-ivshm", "--shm-name", "bad/name" },
+		  "-m and -M" },
 	};
 	char log[4096], sock[160];
 	unsigned int i, j;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """make demo: ivshm-server, a host program and QEMU guests (driver loaded by
 udev, /dev/ivshm0 from our rules) exchanging checksummed messages over
 libivshm rings, woken by doorbell interrupts.  Everything is shut down at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """A host peer of an ivshmem server, for the harness: it connects like
 QEMU does, maps the shared memory, rings guests and counts its doorbells.
 

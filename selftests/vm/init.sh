@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
 # /init of the test initramfs: mount, start udevd, run the tests named on
 # the kernel command line (ivshmtest.run=a,b,...) with their TAP output on
 # ttyS0 (the harness's pipe), dump the kernel log, power off.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Build the busybox initramfs that in-guest tests boot with.
 
 Contents: busybox-static, /init (selftests/vm/init.sh), our module under

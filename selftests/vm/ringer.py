@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Host side of the fuzz scenario: a host peer that keeps ringing the
 other peers of a server from a thread, so that guests take interrupts
 all through the test, and the requests that keep it away from unplugged

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Run in-guest test scenarios on one or more kernels.
 
   run.py --kver 6.1.0-56-amd64 [--scenario basic ...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """The guest configurations the in-guest tests run in.  Each scenario
 boots one or more guests with a device set and a list of test programs
 (selftests/guest/NAME.c), and returns Results."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """Boot QEMU guests with ivshmem devices and run in-guest tests.
 
 A guest's ttyS0 is a pipe to this harness: the in-guest tests print TAP

@@ -101,6 +101,9 @@ int stopped(struct run *r);
 int spin_check(struct run *r, unsigned int *k);
 void consumer_ready(struct run *r);
 void idle_ns(uint64_t ns);
+/* --fifo: both sides run SCHED_FIFO once pinned (run.c) */
+extern int bench_fifo;
+int sched_fifo(int on);
 int run_case(const struct bench_case *bc, struct run *r, int cpu_a,
 	     int cpu_b);
 void add_stats(struct ivshm_chan_stats *sum, const struct ivshm_chan *c);

@@ -403,10 +403,12 @@ static void make_header(int rounds, const double load[2][3])
 			      cpus[i].id, cpus[i].pkg, cpus[i].core);
 	if (p < end)
 		p += snprintf(p, (size_t)(end - p),
-			      "\npinned: producer/pinger cpu%d, consumer/ponger cpu%d%s\n"
+			      "\npinned: producer/pinger cpu%d, consumer/ponger cpu%d%s%s\n"
 			      "date: %s; kernel %s\n"
 			      "load average: %.2f %.2f %.2f before, %.2f %.2f %.2f after\n",
-			      cpu_a, cpu_b, pin_note, when, u.release,
+			      cpu_a, cpu_b, pin_note,
+			      bench_fifo ? "; both SCHED_FIFO 1 (--fifo)" : "",
+			      when, u.release,
 			      load[0][0], load[0][1], load[0][2],
 			      load[1][0], load[1][1], load[1][2]);
 }
@@ -606,7 +608,7 @@ static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
 		"usage: %s [-r rounds] [-s scale] [--case PATTERN[,PATTERN...]]\n"
-		"       [--cpus A,B] [--json] [--save DIR] [--strict] [--list]\n"
+		"       [--cpus A,B] [--fifo] [--json] [--save DIR] [--strict] [--list]\n"
 		"       [--corrupt-at SEQ] [-v]\n", argv0);
 }
 
@@ -617,6 +619,7 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, NULL, 's' },
 		{ "case", required_argument, NULL, 'c' },
 		{ "cpus", required_argument, NULL, 'C' },
+		{ "fifo", no_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "save", required_argument, NULL, 'o' },
 		{ "strict", no_argument, NULL, 'S' },
@@ -657,6 +660,9 @@ int main(int argc, char **argv)
 			    cpu_a < 0 || cpu_b < 0 || cpu_a >= CPU_SETSIZE ||
 			    cpu_b >= CPU_SETSIZE)
 				goto bad;
+			break;
+		case 'F':
+			bench_fifo = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -722,6 +728,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	read_topology();
 	choose_cpus();
+	if (bench_fifo && (sched_fifo(1) || sched_fifo(0))) {
+		fprintf(stderr, "ivshm-bench: --fifo: cannot use SCHED_FIFO: %s\n",
+			strerror(errno));
+		return 2;
+	}
 	getloadavg(load[0], 3);
 	for (i = 0; i < rounds; i++) {
 		double t0 = now_s();

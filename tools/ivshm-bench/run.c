@@ -100,6 +100,24 @@ void add_stats(struct ivshm_chan_stats *sum, const struct ivshm_chan *c)
 	}
 }
 
+int bench_fifo;
+
+/*
+ * --fifo: SCHED_FIFO priority 1, so that other load on the machine cannot
+ * preempt a side in the middle of a round trip.  Each side switches only
+ * once it is pinned to its own CPU: a spinning FIFO task never yields,
+ * so two on one CPU would stall until the kernel's RT throttling.
+ * 0 or -errno.
+ */
+int sched_fifo(int on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	if (sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp))
+		return -errno;
+	return 0;
+}
+
 static void pin(int cpu)
 {
 	cpu_set_t set;
@@ -183,6 +201,8 @@ static void child_main(const struct bench_case *bc, struct run *r, int cpu)
 	r->fail[0] = 0;
 	memset(&r->st, 0, sizeof(r->st));
 	pin(cpu);
+	if (bench_fifo)
+		sched_fifo(1);
 	bc->consumer(r);
 	memcpy(r->ctl->fail, r->fail, sizeof(r->fail));
 	r->ctl->st = r->st;
@@ -276,9 +296,14 @@ int run_case(const struct bench_case *bc, struct run *r, int cpu_a,
 				fail(r, "consumer exited before it was ready");
 			}
 		}
+		/* the child is pinned and FIFO once it is ready */
+		if (bench_fifo)
+			sched_fifo(1);
 		r->t0 = now_s();
 		if (!stopped(r))
 			bc->producer(r);
+		if (bench_fifo)
+			sched_fifo(0);
 		if (pid > 0)
 			reap(r, pid);
 	}

@@ -25,9 +25,18 @@
 #define DEFAULT_VECTORS		1
 #define MAX_VECTORS		1024
 #define QEMU_MAX_VECTORS	256	/* QEMU decodes 8 doorbell vector bits */
+/* contrib/ivshmem-client's IVSHMEM_CLIENT_MAX_VECTORS */
+#define QEMU_CLIENT_MAX_VECTORS	64
 #define DEFAULT_MAX_PEERS	64
 #define MAX_PEERS		65536	/* peer ids are 0..65535 */
 #define MAX_SIZE		(1ULL << 62)
+/*
+ * Sent in place of the protocol version (0) to a client refused for
+ * --max-peers, before closing: libivshm reports EUSERS ("too many
+ * users", hence the value); QEMU, like any client that checks the
+ * version, gives up with a version mismatch.  See ivshm-server(8).
+ */
+#define PROTO_SERVER_FULL	(-87)
 
 /*
  * Only a memfd can be sealed against resizing; every peer of the other

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ivshm-server: logging, to stderr (the default) or syslog (--daemon).
+ * ivshm-server: logging, to stderr (-F) or syslog (once detached).
  * Every line is prefixed "ivshm-server:" on stderr.
  */
 #include <errno.h>

@@ -2,8 +2,9 @@
 /*
  * ivshm-server: a server for QEMU's ivshmem-doorbell devices and host peers.
  *
- * main.c: start-up (options, limits, signals, memory, socket), --daemon,
- * the pidfile, readiness notification and clean shutdown.
+ * main.c: start-up (options, limits, signals, memory, socket), detaching
+ * (the default, as for QEMU's server; -F stays), the pidfile, readiness
+ * notification and clean shutdown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,7 +124,7 @@ static int daemonize(int *ready_fd)
 
 static int ready_fd = -1;
 
-/* Tell whoever started us that we serve: --daemon's parent, systemd. */
+/* Tell whoever started us that we serve: the detaching parent, systemd. */
 void notify_ready(void)
 {
 	const char *ns = getenv("NOTIFY_SOCKET");
@@ -203,7 +204,7 @@ int main(int argc, char **argv)
 		goto out;
 
 	/*
-	 * The start-up line goes to stderr before --daemon detaches; in the
+	 * The start-up line goes to stderr before we detach; in the
 	 * foreground, it follows the pidfile, so a pidfile exists when the
 	 * line appears.
 	 */

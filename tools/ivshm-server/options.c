@@ -61,8 +61,10 @@ static void usage(FILE *f)
 "\n"
 "  -S, --socket=PATH       UNIX socket to listen on (" DEFAULT_SOCKET ")\n"
 "      --memfd             anonymous memory from memfd_create(), sealed\n"
-"                          against resizing (the default)\n"
+"                          against resizing (the default; QEMU's server\n"
+"                          uses -M ivshmem instead)\n"
 "  -M, --shm-name=NAME     POSIX shared memory object NAME (not sealed)\n"
+"                          (--memfd, -M, -m and --shm-file: one at most)\n"
 "  -m, --shm-dir=DIR       unlinked temporary file in DIR (e.g. hugetlbfs;\n"
 "                          not sealed)\n"
 "      --shm-file=FILE     use (or create) FILE, never unlinked (not sealed)\n"
@@ -78,9 +80,10 @@ static void usage(FILE *f)
 "      --socket-group=GRP  chgrp the socket to GRP (name or number)\n"
 "      --shm-mode=MODE     octal mode of created memory (default 0600)\n"
 "      --keep-shm          do not remove the POSIX object on exit\n"
-"  -p, --pidfile=FILE      write the server's pid to FILE\n"
-"  -D, --daemon            detach and log to syslog\n"
-"  -F, --foreground        stay in the foreground (the default)\n"
+"  -p, --pidfile=FILE      write the server's pid to FILE (once detached)\n"
+"  -F, --foreground        stay in the foreground, log to stderr; without\n"
+"                          it, detach once listening and log to syslog\n"
+"  -D, --daemon            detach (the default, as for QEMU's server)\n"
 "  -v, --verbose           log connects and disconnects\n"
 "  -h, --help              show this help\n"
 "      --version           show the version\n",
@@ -190,8 +193,35 @@ static int parse_group(const char *s, gid_t *gid)
 	return 0;
 }
 
+/*
+ * The memory options choose one thing: a second, different one is an
+ * error (not last-wins), so that "--memfd --shm-file F" never silently
+ * serves F or the memfd.  Names as the help spells them.
+ */
+static const char *const kind_opt[] = {
+	[SHM_MEMFD] = "--memfd",
+	[SHM_POSIX] = "-M",
+	[SHM_DIR] = "-m",
+	[SHM_FILE] = "--shm-file",
+};
+
+static int set_memory(struct config *cfg, bool *given, enum shm_kind kind,
+		      const char *name)
+{
+	if (*given && cfg->shm_kind != kind) {
+		log_err("%s and %s both choose the shared memory: give one of --memfd, -M, -m, --shm-file",
+			kind_opt[cfg->shm_kind], kind_opt[kind]);
+		return -1;
+	}
+	*given = true;
+	cfg->shm_kind = kind;
+	cfg->shm_name = name;
+	return 0;
+}
+
 int parse_options(struct config *cfg, int argc, char **argv)
 {
+	bool mem_given = false;
 	const char *size_arg = NULL;
 	unsigned long v;
 	int c;
@@ -204,6 +234,7 @@ int parse_options(struct config *cfg, int argc, char **argv)
 	cfg->vectors = DEFAULT_VECTORS;
 	cfg->max_peers = DEFAULT_MAX_PEERS;
 	cfg->shm_mode = 0600;
+	cfg->daemonize = true;		/* like QEMU's server: -F to stay */
 
 	opterr = 0;		/* our own messages, with our prefix */
 	while ((c = getopt_long(argc, argv, ":S:M:m:l:n:p:DFvh", long_opts,
@@ -217,20 +248,20 @@ int parse_options(struct config *cfg, int argc, char **argv)
 			cfg->socket_path = optarg;
 			break;
 		case 'M':
-			cfg->shm_kind = SHM_POSIX;
-			cfg->shm_name = optarg;
+			if (set_memory(cfg, &mem_given, SHM_POSIX, optarg))
+				return -1;
 			break;
 		case 'm':
-			cfg->shm_kind = SHM_DIR;
-			cfg->shm_name = optarg;
+			if (set_memory(cfg, &mem_given, SHM_DIR, optarg))
+				return -1;
 			break;
 		case OPT_SHM_FILE:
-			cfg->shm_kind = SHM_FILE;
-			cfg->shm_name = optarg;
+			if (set_memory(cfg, &mem_given, SHM_FILE, optarg))
+				return -1;
 			break;
 		case OPT_MEMFD:
-			cfg->shm_kind = SHM_MEMFD;
-			cfg->shm_name = NULL;
+			if (set_memory(cfg, &mem_given, SHM_MEMFD, NULL))
+				return -1;
 			break;
 		case 'l':
 			size_arg = optarg;
@@ -359,6 +390,9 @@ int parse_options(struct config *cfg, int argc, char **argv)
 			size_arg ? size_arg : "?");
 		return -1;
 	}
+	if (cfg->vectors > QEMU_CLIENT_MAX_VECTORS)
+		log_warn("warning: QEMU's ivshmem-client accepts at most %d vectors: with -n %u it cannot join (QEMU guests and libivshm can)",
+			 QEMU_CLIENT_MAX_VECTORS, cfg->vectors);
 	if (cfg->vectors > QEMU_MAX_VECTORS)
 		log_warn("note: QEMU guests can ring vectors 0..%d only",
 			 QEMU_MAX_VECTORS - 1);

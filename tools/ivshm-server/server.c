@@ -15,8 +15,13 @@
  * stalls the others; a queue that grows past its bound drops the client.
  * Queued messages hold a reference on the peer whose eventfd they carry:
  * a departed peer's eventfds are closed once nobody still needs to send
- * them, and its id is free again as soon as its departure is queued to
- * everyone (so every client hears of the departure before any reuse).
+ * them.
+ *
+ * Ids increase, as in QEMU's server: a departed peer's id is handed out
+ * again only after the counter wraps past 65535 (skipping ids in use), so
+ * a peer that missed or ignored a departure does not ring a newcomer by
+ * the old id.  A client beyond --max-peers gets PROTO_SERVER_FULL in
+ * place of the version, then EOF.
  */
 #include <endian.h>
 #include <errno.h>
@@ -71,7 +76,7 @@ struct server {
 	int epfd, lfd, sigfd, shm_fd, spare_fd;
 	struct peer **by_id;
 	unsigned int npeers;
-	unsigned int free_hint;	/* no free id below this */
+	unsigned int next_id;	/* the id to try first: increases, wraps */
 	struct peer *head, *tail;
 	struct peer *work;
 	bool accept_paused;
@@ -288,8 +293,6 @@ static void peer_unlink(struct server *s, struct peer *p)
 	p->prev = p->next = NULL;
 	s->by_id[p->id] = NULL;
 	s->npeers--;
-	if (p->id < s->free_hint)
-		s->free_hint = p->id;
 }
 
 /* Disconnect a peer and announce its departure to everyone else. */
@@ -329,6 +332,21 @@ static void process_work(struct server *s)
 	}
 }
 
+/*
+ * Tell a client we cannot take that the server is full, then close.  The
+ * socket is new, its buffer empty: the 8 bytes fit without blocking.
+ */
+static void refuse_full(struct server *s, int fd)
+{
+	uint64_t le = htole64((uint64_t)(int64_t)PROTO_SERVER_FULL);
+
+	log_warn("refusing a client: %u peers connected (--max-peers %u)",
+		 s->npeers, s->cfg->max_peers);
+	if (send(fd, &le, sizeof(le), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_dbg("refused client: send: %m");
+	close(fd);
+}
+
 static void new_peer(struct server *s, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -336,17 +354,12 @@ static void new_peer(struct server *s, int fd)
 	struct peer *p, *o;
 
 	if (s->npeers >= s->cfg->max_peers) {
-		log_warn("refusing a client: %u peers connected (--max-peers)",
-			 s->npeers);
-		close(fd);
+		refuse_full(s, fd);
 		return;
 	}
-	for (id = s->free_hint; id < MAX_PEERS && s->by_id[id]; id++)
+	/* a free id exists: npeers < max_peers <= MAX_PEERS */
+	for (id = s->next_id; s->by_id[id]; id = (id + 1) % MAX_PEERS)
 		;
-	if (id >= MAX_PEERS) {	/* cannot happen: max_peers <= MAX_PEERS */
-		close(fd);
-		return;
-	}
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -378,7 +391,7 @@ static void new_peer(struct server *s, int fd)
 	p->nvec = s->nvec;
 	p->sock = fd;
 	s->by_id[id] = p;
-	s->free_hint = id + 1;
+	s->next_id = (id + 1) % MAX_PEERS;
 	p->prev = s->tail;
 	if (s->tail)
 		s->tail->next = p;

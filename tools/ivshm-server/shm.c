@@ -164,9 +164,16 @@ static int shm_file(const struct config *cfg, struct shm *shm)
 
 static int shm_memfd(const struct config *cfg, struct shm *shm)
 {
+	char name[32];
 	int fd;
 
-	fd = memfd_create("ivshmem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/*
+	 * The name tells our clients the vector count, which the protocol
+	 * does not (libivshm then skips its wait for more eventfds; QEMU
+	 * ignores the name).
+	 */
+	snprintf(name, sizeof(name), "ivshmem:vectors=%u", cfg->vectors);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		log_err("memfd_create: %m");
 		return -1;

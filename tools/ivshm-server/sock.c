@@ -81,7 +81,7 @@ int listener_setup(const struct config *cfg, struct listener *l)
 	if (check_existing(path, &sun))
 		return -1;
 
-	/* Keep an absolute path: --daemon changes directory to /. */
+	/* Keep an absolute path: detaching changes directory to /. */
 	if (path[0] == '/') {
 		l->path = strdup(path);
 	} else {

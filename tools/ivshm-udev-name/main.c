@@ -8,11 +8,16 @@
  *	prints IVSHM_NAME=<label> if it holds a libivshm ring region with a
  *	label; prints nothing if it holds none (exit 0 either way).  Exit 1
  *	if DEVICE cannot be opened or mapped.
- *   ivshm-udev-name --format FILE LABEL
+ *   ivshm-udev-name --format [--force] FILE LABEL
  *	Formats FILE (e.g. the file behind an ivshmem-plain device, before
  *	the guest boots) as an empty ring region labelled LABEL.  Writes the
  *	region header, channel table and label block (the first 4224 bytes)
- *	and nothing else; destroys any channels in FILE.
+ *	and nothing else; destroys any channels in FILE.  FILE must be
+ *	never formatted (its region magic is zero, as in a new file) or
+ *	hold a ring region already: anything else (a text file, another
+ *	program's data) is refused and left alone, as `ivshm send --format`
+ *	does.  Refuses too if a channel of FILE has a side attached (a live
+ *	peer, or one that died attached), unless --force.
  *
  * The kernel never parses shared memory, and neither does this program: it
  * only calls the library's validated ivshm_region_open/ivshm_region_label,
@@ -41,13 +46,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s DEVICE\n"
-		"       %s --format FILE LABEL\n"
+		"       %s --format [--force] FILE LABEL\n"
 		"Prints IVSHM_NAME=LABEL if the memory of DEVICE (/dev/ivshmN\n"
 		"or a shm file) holds a libivshm ring region with a label,\n"
 		"nothing if not.  --format makes FILE an empty ring region\n"
 		"labelled LABEL (1..31 of A-Z a-z 0-9 . _ -), e.g. the file\n"
 		"behind an ivshmem-plain device before the guest boots; it\n"
-		"destroys any channels in FILE.\n", prog, prog);
+		"destroys any channels in FILE, refuses a FILE that holds\n"
+		"other data, and refuses if a channel has a side attached,\n"
+		"unless --force.\n", prog, prog);
 }
 
 /* Bytes of shared memory behind @fd: a file's size or the device's BAR2. */
@@ -171,7 +178,30 @@ static int label_valid(const char *label)
 	return ret;
 }
 
-static int format(const char *path, const char *label)
+/*
+ * Channel sides attached in the ring region at @mem, if it holds one:
+ * formatting would pull the memory from under them (they would get
+ * ESTALE).  A side whose process died attached counts too.
+ */
+static int live_attachments(void *mem, size_t size)
+{
+	struct ivshm_chan_info ci[IVSHM_CHAN_MAX];
+	struct ivshm_region *r;
+	int i, n, live = 0;
+
+	r = ivshm_region_open(mem, size);
+	if (!r)
+		return 0;
+	ci[0].size = sizeof(ci[0]);
+	n = ivshm_region_channels(r, ci, IVSHM_CHAN_MAX);
+	ivshm_region_close(r);
+	for (i = 0; i < n && i < IVSHM_CHAN_MAX; i++)
+		live += !!(ci[i].flags & IVSHM_CHAN_INFO_PRODUCER) +
+			!!(ci[i].flags & IVSHM_CHAN_INFO_CONSUMER);
+	return live;
+}
+
+static int format(const char *path, const char *label, int force)
 {
 	struct ivshm_region *r;
 	size_t size;
@@ -203,6 +233,28 @@ static int format(const char *path, const char *label)
 		fprintf(stderr, "%s: %s: mmap: %m\n", prog, path);
 		return 1;
 	}
+	/*
+	 * Only memory that never held a region (EAGAIN: magic still zero)
+	 * or holds one, of this layout or another (EPROTONOSUPPORT: our
+	 * magic, another version): never someone else's data.
+	 */
+	r = ivshm_region_open(mem, size);
+	if (!r && errno != EAGAIN && errno != EPROTONOSUPPORT) {
+		fprintf(stderr,
+			"%s: %s: holds data that is not a ring region (%s); refusing to overwrite it\n",
+			prog, path, strerror(errno));
+		munmap(mem, size);
+		return 1;
+	}
+	ivshm_region_close(r);
+	err = force ? 0 : live_attachments(mem, size);
+	if (err > 0) {
+		fprintf(stderr,
+			"%s: %s: the ring region has %d attached channel side%s; --force formats it anyway (they get ESTALE)\n",
+			prog, path, err, err == 1 ? "" : "s");
+		munmap(mem, size);
+		return 1;
+	}
 	r = ivshm_region_format(mem, size);
 	err = r ? ivshm_region_set_label(r, label) : -errno;
 	ivshm_region_close(r);
@@ -224,7 +276,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "--format"))
-		return format(argv[2], argv[3]);
+		return format(argv[2], argv[3], 0);
+	if (argc == 5 && !strcmp(argv[1], "--format") &&
+	    !strcmp(argv[2], "--force"))
+		return format(argv[3], argv[4], 1);
 	if (argc != 2 || argv[1][0] == '-') {
 		usage(stderr);
 		return 2;

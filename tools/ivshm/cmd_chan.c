@@ -89,7 +89,7 @@ static int slice(int timeout, uint64_t start)
 	return timeout - used < SLICE_MS ? (int)(timeout - used) : SLICE_MS;
 }
 
-static int parse_chan_opts(int argc, char **argv, bool send,
+static int parse_chan_opts(int *argcp, char ***argvp, bool send,
 			   struct chan_opts *o)
 {
 	static const struct option opts[] = {
@@ -108,11 +108,15 @@ static int parse_chan_opts(int argc, char **argv, bool send,
 		{ NULL, 0, NULL, 0 }
 	};
 	bool vec_given = false;
-	int opt, r;
+	int opt, r, argc;
+	char **argv;
 
 	memset(o, 0, sizeof(*o));
 	o->ring_size = DEFAULT_RING;
 	o->timeout = -1;
+	args_prepare(argcp, argvp, COMMON_SHORTOPTS "cs:b:n:t:p:", opts);
+	argc = *argcp;
+	argv = *argvp;
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "cs:b:n:t:p:",
 				  opts, NULL)) != -1) {
 		switch (opt) {
@@ -157,18 +161,20 @@ static int parse_chan_opts(int argc, char **argv, bool send,
 				return EX_USAGE_ERR;
 			break;
 		case 'p':
-			if (parse_uint("peer id", optarg, 65535, &o->peer))
+			if (parse_uint("peer id", optarg, 0, CLI_MAX_PEER, &o->peer))
 				return EX_USAGE_ERR;
 			o->has_peer = true;
 			break;
 		case OPT_TX:
-			if (parse_uint("tx vector", optarg, 1023,
+			if (parse_uint("tx vector", optarg, 0,
+				       CLI_MAX_VECTORS - 1,
 				       &o->tx_vector))
 				return EX_USAGE_ERR;
 			vec_given = true;
 			break;
 		case OPT_RX:
-			if (parse_uint("rx vector", optarg, 1023,
+			if (parse_uint("rx vector", optarg, 0,
+				       CLI_MAX_VECTORS - 1,
 				       &o->rx_vector))
 				return EX_USAGE_ERR;
 			vec_given = true;
@@ -232,7 +238,7 @@ static int ep_open(struct endpoint *ep, const char *target, const char *name,
 		r = ivshm_dev_signal(ep->dev, o->peer, o->tx_vector,
 				     o->rx_vector, &ep->ctx, &ep->sig);
 		if (r == -EOPNOTSUPP) {
-			err_msg("%s has no doorbells: drop --peer to poll",
+			err_errno(EOPNOTSUPP, "%s has no doorbells: drop --peer to poll",
 				target);
 			return EX_FAIL;
 		}
@@ -259,7 +265,7 @@ static int ep_open(struct endpoint *ep, const char *target, const char *name,
 			if (r == EEXIST)	/* the peer was quicker */
 				continue;
 			if (r == ENOSPC) {
-				err_msg("%s: no room for channel '%s' with a %llu-byte ring: %s",
+				err_errno(r, "%s: no room for channel '%s' with a %llu-byte ring: %s",
 					target, name,
 					(unsigned long long)o->ring_size,
 					strerror(r));
@@ -271,12 +277,12 @@ static int ep_open(struct endpoint *ep, const char *target, const char *name,
 			continue;
 		}
 		if (r == ENOENT) {
-			err_msg("%s: no channel '%s'%s", target, name,
+			err_errno(ENOENT, "%s: no channel '%s'%s", target, name,
 				o->create ? "" : " (--create creates it)");
 			return EX_FAIL;
 		}
 		if (r == EBUSY) {
-			err_msg("%s: channel '%s' already has a %s (--takeover replaces a dead one)",
+			err_errno(EBUSY, "%s: channel '%s' already has a %s (--takeover replaces a dead one)",
 				target, name, role == IVSHM_CHAN_PRODUCER ?
 				"producer" : "consumer");
 			return EX_FAIL;
@@ -295,7 +301,7 @@ static int send_one(struct endpoint *ep, const char *target, const char *name,
 	int r, ms;
 
 	if (len > ivshm_chan_max_msg(ep->chan)) {
-		err_msg("%s: a %zu-byte message is above channel '%s''s largest (%zu bytes)%s",
+		err_errno(EMSGSIZE, "%s: a %zu-byte message is above channel '%s''s largest (%zu bytes)%s",
 			target, len, name, ivshm_chan_max_msg(ep->chan),
 			o->bytes ? "" : "; use --bytes N for binary data");
 		return EX_FAIL;
@@ -320,12 +326,12 @@ static int send_one(struct endpoint *ep, const char *target, const char *name,
 	if (stop_sig)
 		return -1;
 	if (r == -EPIPE) {
-		err_msg("%s: channel '%s': the consumer detached", target,
+		err_errno(EPIPE, "%s: channel '%s': the consumer detached", target,
 			name);
 		return EX_FAIL;
 	}
 	if (r == -ETIMEDOUT) {
-		err_msg("%s: channel '%s': no room within %d ms", target,
+		err_errno(ETIMEDOUT, "%s: channel '%s': no room within %d ms", target,
 			name, o->timeout);
 		return EX_TIMEOUT;
 	}
@@ -334,6 +340,7 @@ static int send_one(struct endpoint *ep, const char *target, const char *name,
 
 int cmd_send(int argc, char **argv)
 {
+	uint64_t sent = 0, sent_bytes = 0;
 	const char *target, *name;
 	struct chan_opts o;
 	struct endpoint ep;
@@ -342,7 +349,7 @@ int cmd_send(int argc, char **argv)
 	ssize_t n;
 	int r;
 
-	r = parse_chan_opts(argc, argv, true, &o);
+	r = parse_chan_opts(&argc, &argv, true, &o);
 	if (r >= 0)
 		return r;
 	target = argv[optind];
@@ -353,7 +360,7 @@ int cmd_send(int argc, char **argv)
 		goto out;
 	if (o.bytes) {
 		if (o.bytes > ivshm_chan_max_msg(ep.chan)) {
-			err_msg("%s: chunk size %llu is above channel '%s''s largest message (%zu bytes)",
+			err_errno(EMSGSIZE, "%s: chunk size %llu is above channel '%s''s largest message (%zu bytes)",
 				target, (unsigned long long)o.bytes, name,
 				ivshm_chan_max_msg(ep.chan));
 			r = EX_FAIL;
@@ -391,9 +398,22 @@ int cmd_send(int argc, char **argv)
 		r = send_one(&ep, target, name, buf, (size_t)n, &o);
 		if (r)
 			break;
+		sent++;
+		sent_bytes += (uint64_t)n;
 	}
 	if (r < 0)
 		r = EX_OK;
+	if (r == EX_OK && cli.json) {
+		json_obj_begin();
+		json_key("channel");
+		json_str(name);
+		json_key("messages");
+		json_u64(sent);
+		json_key("bytes");
+		json_u64(sent_bytes);
+		json_obj_end();
+		json_end();
+	}
 out:
 	free(buf);
 	ep_close(&ep);
@@ -411,6 +431,31 @@ static int stdout_error(void)
 		return EX_FAIL;
 	}
 	return fail_errno(errno, "write to stdout");
+}
+
+/*
+ * --json: one object per message and line, {"len": N, "text": "..."} if
+ * the message is printable ASCII (tabs and newlines included), else
+ * {"len": N, "hex": "..."}, so that no byte is lost or re-interpreted.
+ */
+static void msg_json(const unsigned char *buf, size_t n)
+{
+	bool text = true;
+	size_t i;
+
+	for (i = 0; i < n && text; i++)
+		text = (buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\t' ||
+		       buf[i] == '\n' || buf[i] == '\r';
+	json_obj_begin();
+	json_key("len");
+	json_u64(n);
+	json_key(text ? "text" : "hex");
+	if (text)
+		json_strn((const char *)buf, n);
+	else
+		json_hex(buf, n);
+	json_obj_end();
+	json_end();
 }
 
 #define STDOUT_FAILED	(-100000)	/* recv_one: fflush(stdout) failed */
@@ -452,7 +497,7 @@ int cmd_recv(int argc, char **argv)
 	ssize_t n;
 	int r;
 
-	r = parse_chan_opts(argc, argv, false, &o);
+	r = parse_chan_opts(&argc, &argv, false, &o);
 	if (r >= 0)
 		return r;
 	target = argv[optind];
@@ -475,7 +520,7 @@ int cmd_recv(int argc, char **argv)
 		if (n == -EINTR && stop_sig)
 			break;
 		if (n == -ETIMEDOUT) {
-			err_msg("%s: channel '%s': no message within %d ms",
+			err_errno(ETIMEDOUT, "%s: channel '%s': no message within %d ms",
 				target, name, o.timeout);
 			r = EX_TIMEOUT;
 			break;
@@ -489,9 +534,11 @@ int cmd_recv(int argc, char **argv)
 				       target, name);
 			break;
 		}
-		if (fwrite(buf, 1, n, stdout) != (size_t)n ||
-		    (!o.raw && (!n || buf[n - 1] != '\n') &&
-		     putchar('\n') == EOF)) {
+		if (cli.json) {
+			msg_json(buf, (size_t)n);
+		} else if (fwrite(buf, 1, n, stdout) != (size_t)n ||
+			   (!o.raw && (!n || buf[n - 1] != '\n') &&
+			    putchar('\n') == EOF)) {
 			r = stdout_error();
 			break;
 		}

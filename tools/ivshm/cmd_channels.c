@@ -41,19 +41,20 @@ struct ivshm_region *open_region(struct ivshm_dev *dev, const char *target,
 		return r;
 	switch (errno) {
 	case EAGAIN:
-		err_msg("%s: no ring region: the memory is not formatted%s",
-			target, format ? "" : " (--format formats it)");
+		err_errno(EAGAIN, "%s: no ring region: the memory is not formatted%s",
+			target, format ? "" :
+			" (send or recv --format formats it)");
 		break;
 	case EPROTO:
-		err_msg("%s: the ring region header is invalid: %s", target,
+		err_errno(EPROTO, "%s: the ring region header is invalid: %s", target,
 			strerror(errno));
 		break;
 	case EPROTONOSUPPORT:
-		err_msg("%s: the ring region uses another layout version: %s",
+		err_errno(EPROTONOSUPPORT, "%s: the ring region uses another layout version: %s",
 			target, strerror(errno));
 		break;
 	default:
-		err_msg("%s: cannot open the ring region: %s", target,
+		err_errno(errno, "%s: cannot open the ring region: %s", target,
 			strerror(errno));
 		break;
 	}
@@ -75,6 +76,7 @@ int cmd_channels(int argc, char **argv)
 	int opt, r, i, n;
 	char sz[32];
 
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS, opts);
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts,
 				  NULL)) != -1)
 		if ((r = common_opt(opt, argv[0])) >= 0)

@@ -60,6 +60,21 @@ static void dump(const volatile unsigned char *base, uint64_t off,
 	printf("%08llx\n", (unsigned long long)(off + len));
 }
 
+/* {"offset": N, "length": N, "hex": "0011..."} */
+static void dump_json(const volatile unsigned char *base, uint64_t off,
+		      uint64_t len)
+{
+	json_obj_begin();
+	json_key("offset");
+	json_u64(off);
+	json_key("length");
+	json_u64(len);
+	json_key("hex");
+	json_hex(base + off, len);
+	json_obj_end();
+	json_end();
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -73,6 +88,7 @@ int cmd_dump(int argc, char **argv)
 	const char *target;
 	int opt, r;
 
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS "v", opts);
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS "v", opts,
 				  NULL)) != -1) {
 		if (opt == 'v') {
@@ -98,7 +114,7 @@ int cmd_dump(int argc, char **argv)
 		return EX_FAIL;
 	size = ivshm_size(dev);
 	if (off >= size) {
-		err_msg("%s: offset 0x%llx is beyond the end of the shared memory (size 0x%llx)",
+		err_errno(ERANGE, "%s: offset 0x%llx is beyond the end of the shared memory (size 0x%llx)",
 			target, (unsigned long long)off,
 			(unsigned long long)size);
 		ivshm_close(dev);
@@ -106,7 +122,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (len > size - off) {
 		if (len_given) {
-			err_msg("%s: 0x%llx bytes at offset 0x%llx go beyond the end of the shared memory (size 0x%llx)",
+			err_errno(ERANGE, "%s: 0x%llx bytes at offset 0x%llx go beyond the end of the shared memory (size 0x%llx)",
 				target, (unsigned long long)len,
 				(unsigned long long)off,
 				(unsigned long long)size);
@@ -115,7 +131,10 @@ int cmd_dump(int argc, char **argv)
 		}
 		len = size - off;
 	}
-	dump(ivshm_base(dev), off, len, squeeze);
+	if (cli.json)
+		dump_json(ivshm_base(dev), off, len);
+	else
+		dump(ivshm_base(dev), off, len, squeeze);
 	ivshm_close(dev);
 	if (fflush(stdout) || ferror(stdout))
 		return fail_errno(errno, "write");

@@ -21,6 +21,7 @@ struct region_state {
 	int err;		/* 0: formatted and valid, else errno */
 	int channels;
 	long long avail;
+	char label[IVSHM_REGION_LABEL_MAX];	/* "" if none */
 };
 
 static void region_probe(struct ivshm_dev *dev, struct region_state *rs)
@@ -41,6 +42,9 @@ static void region_probe(struct ivshm_dev *dev, struct region_state *rs)
 	}
 	rs->channels = ivshm_region_channels(r, NULL, 0);
 	rs->avail = ivshm_region_avail(r);
+	/* validated by the library: safe to print as it is */
+	if (ivshm_region_label(r, rs->label, sizeof(rs->label)) < 0)
+		rs->label[0] = '\0';
 	if (rs->channels < 0)
 		rs->err = -rs->channels;
 	else if (rs->avail < 0)
@@ -93,6 +97,7 @@ int cmd_info(int argc, char **argv)
 	int opt, r, peer, vectors, npeers = -1, n = 0;
 	char sz[32];
 
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS, opts);
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts,
 				  NULL)) != -1)
 		if ((r = common_opt(opt, argv[0])) >= 0)
@@ -175,6 +180,8 @@ int cmd_info(int argc, char **argv)
 				json_i64(rs.channels);
 				json_key("free");
 				json_i64(rs.avail);
+				json_key("label");
+				json_str(rs.label[0] ? rs.label : NULL);
 			}
 			json_obj_end();
 		}
@@ -213,12 +220,18 @@ int cmd_info(int argc, char **argv)
 			       rs.version, rs.channels,
 			       rs.channels == 1 ? "" : "s",
 			       human_size((uint64_t)rs.avail, sz, sizeof(sz)));
+		if (rs.present && !rs.err)
+			printf("label:    %s\n", rs.label[0] ? rs.label : "-");
+		if (!rs.present)
+			;
 		else if (rs.err == EAGAIN)
 			printf("ring:     not formatted\n");
 		else
 			printf("ring:     %s (magic 0x%016llx, version %u: %s)\n",
 			       region_text(&rs), (unsigned long long)rs.magic,
 			       rs.version, strerror(rs.err));
+		if (rs.present && !rs.err)
+			printf("label:    %s\n", rs.label[0] ? rs.label : "-");
 	}
 	ivshm_list_free(list);
 	ivshm_close(dev);

@@ -82,6 +82,7 @@ int cmd_list(int argc, char **argv)
 	struct ivshm_devinfo *list = NULL;
 	int opt, r, n;
 
+	args_prepare(&argc, &argv, COMMON_SHORTOPTS, opts);
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, opts,
 				  NULL)) != -1)
 		if ((r = common_opt(opt, argv[0])) >= 0)

@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -61,12 +62,14 @@ void json_arr_end(void)
 	close_(']');
 }
 
-static void put_string(const char *s)
+/* @n bytes of @s, or up to its NUL if @n is SIZE_MAX. */
+static void put_string(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + (n == SIZE_MAX ? strlen(s) : n);
 
 	putchar('"');
-	for (; *p; p++) {
+	for (; p < end; p++) {
 		switch (*p) {
 		case '"':
 			fputs("\\\"", stdout);
@@ -99,7 +102,7 @@ static void put_string(const char *s)
 void json_key(const char *key)
 {
 	sep();
-	put_string(key);
+	put_string(key, SIZE_MAX);
 	putchar(':');
 	after_key = true;
 }
@@ -111,7 +114,29 @@ void json_str(const char *s)
 		return;
 	}
 	sep();
-	put_string(s);
+	put_string(s, SIZE_MAX);
+}
+
+void json_strn(const char *s, size_t n)
+{
+	sep();
+	put_string(s, n);
+}
+
+void json_hex(const volatile unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	sep();
+	putchar('"');
+	for (i = 0; i < n; i++) {
+		unsigned char b = p[i];	/* once: it may be shared memory */
+
+		putchar(digits[b >> 4]);
+		putchar(digits[b & 15]);
+	}
+	putchar('"');
 }
 
 void json_u64(uint64_t v)
@@ -143,4 +168,12 @@ void json_end(void)
 	putchar('\n');
 	depth = 0;
 	after_key = false;
+}
+
+/* Before an error object: end a value cut short, so each line stays one
+ * value (the cut one is invalid, and the error says why). */
+void json_reset(void)
+{
+	if (depth > 0 || after_key)
+		json_end();
 }

@@ -38,6 +38,10 @@ static const struct command commands[] = {
 	  "      [--count N] [--peer ID [--tx-vector V] [--rx-vector V]] [--timeout MS]\n"
 	  "      [--takeover]",
 	  "write a channel's messages to stdout until the producer leaves" },
+	{ "monitor", cmd_monitor, "TARGET [--count N] [--interval MS]",
+	  "follow doorbells, peers and channels live, one line per event" },
+	{ "top", cmd_top, "TARGET [--interval MS] [--once | -n N]",
+	  "per-channel rates, fill, sleeps and doorbells, refreshed" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -68,9 +72,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Options:\n"
-		"  -j, --json        JSON output (list, info, peers, channels, wait)\n"
-		"      --vectors N   unix: targets: this peer uses N vectors (ends\n"
-		"                    the handshake as soon as they arrived)\n"
+		"  -j, --json        JSON output; errors too: {\"error\": ..., \"errno\": ...}\n"
+		"                    on stdout\n"
+		"      --vectors N   unix: targets: this peer uses N vectors, 0..1024\n"
+		"                    (0: as many as the server has; default\n"
+		"                    $IVSHM_VECTORS or 0)\n"
 		"  -h, --help        this help; 'ivshm COMMAND --help' for a command\n"
 		"      --version     the version\n"
 		"\n"
@@ -95,10 +101,8 @@ int common_opt(int opt, const char *cmd)
 	case 'h':
 		command_usage(stdout, find_command(cmd));
 		return EX_OK;
-	default:	/* getopt printed the message */
-		fprintf(stderr, "Try 'ivshm %s --help' for more information.\n",
-			cmd);
-		return EX_USAGE_ERR;
+	default:
+		return bad_option(opt);
 	}
 }
 
@@ -115,10 +119,16 @@ int main(int argc, char **argv)
 	};
 	const struct command *c;
 	char argv0[32];
+	bool vectors_given = false;
 	unsigned int n;
-	int opt;
+	int opt, i;
 
-	while ((opt = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	/* errors before the command's own --json are JSON too */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			cli.json = true;
+	args_remember(argv);
+	while ((opt = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			cli.json = true;
@@ -131,18 +141,19 @@ int main(int argc, char **argv)
 			       ivshm_version());
 			return EX_OK;
 		case OPT_VECTORS:
-			if (parse_uint("vector count", optarg, 1024, &n))
+			if (parse_uint("vector count", optarg, 0,
+				       CLI_MAX_VECTORS, &n))
 				return EX_USAGE_ERR;
-			if (!n)
-				return usage_err("--vectors must be 1..1024");
 			cli.open_flags = IVSHM_OPEN_VECTORS(n);
+			vectors_given = true;
 			break;
 		default:
-			fprintf(stderr,
-				"Try 'ivshm --help' for more information.\n");
-			return EX_USAGE_ERR;
+			return bad_option(opt);
 		}
 	}
+	/* a bad IVSHM_VECTORS is its own error, not the target's */
+	if (!vectors_given && env_vectors(&n))
+		return EX_USAGE_ERR;
 	if (optind >= argc)
 		return usage_err("no command given");
 	if (!strcmp(argv[optind], "help")) {
