@@ -151,6 +151,12 @@ $(B)/tests/guest/driver_compat32: selftests/guest/driver_compat32.c $(DEPS_STAMP
 	@mkdir -p $(@D)
 	$(CC) -m32 -static $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $<
 
+# io_uring through liburing (liburing-dev), linked statically: the
+# initramfs carries only the shared libraries of what it copies.
+$(B)/tests/guest/driver_pages: selftests/guest/driver_pages.c $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< -l:liburing.a
+
 -include $(wildcard mk/*.mk)
 
 _check: _all

@@ -11,9 +11,10 @@ ARM64_KVERS := $(shell $(TOP)/scripts/arm64-kernels.sh --kvers 2>/dev/null)
 ARM64_CC := $(shell $(TOP)/scripts/arm64-kernels.sh --cc-path 2>/dev/null)
 ARM64_USERLAND := $(shell $(TOP)/scripts/arm64-kernels.sh --root 2>/dev/null)/userland
 ARM64_MODULES := $(foreach k,$(ARM64_KVERS),$(B)/kmod/$(k)/ivshm.ko)
-# What runs in an arm64 guest: all but the i386 compat test (x86 only),
-# and the lost-wakeup stress of the host tests (selftests/guest/ring_wakeup.sh).
-ARM64_GUEST_TESTS := $(filter-out %/driver_compat32,$(GUEST_TESTS))
+# What runs in an arm64 guest: all but the x86-only tests (the i386 compat
+# test, the PAT memory types of the memtype scenario and its struct-page
+# I/O, which links x86's liburing.a), and the lost-wakeup stress of the host tests (selftests/guest/ring_wakeup.sh).
+ARM64_GUEST_TESTS := $(filter-out %/driver_compat32 %/driver_memtype %/driver_pages,$(GUEST_TESTS))
 
 _all: arm64
 arm64: $(ARM64_MODULES) $(B)/arm64/.userland

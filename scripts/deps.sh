@@ -27,7 +27,8 @@ build=(gcc make pkg-config python3 libudev-dev xz-utils gcc-multilib
        linux-source-6.1 linux-source-6.12
        bc bison flex libelf-dev libssl-dev
        binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu
-       libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
+       libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+       liburing-dev)
 # What booting a guest takes (selftests/vm): QEMU, a kernel image, the
 # initramfs's busybox, cpio, kmod and systemd-udevd.
 demo=(qemu-system-x86 busybox-static cpio kmod udev

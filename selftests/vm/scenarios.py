@@ -68,7 +68,7 @@ def basic(kver, initrd, workdir, prefix):
         kver, initrd, workdir, prefix, "basic",
         ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
          "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"] +
-        (["driver_memtype"] if arm64 else []))
+        (["driver_memattr"] if arm64 else []))
 
 
 def nomsi(kver, initrd, workdir, prefix):
@@ -338,10 +338,60 @@ def mixed(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+# Sizes SeaBIOS places in the 32-bit PCI hole, uncached by its MTRRs.
+MEMTYPE_SIZES = (2, 4, 64)
+
+
+def memtype(kver, initrd, workdir, prefix):
+    """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
+    one of 8 MiB behind a PCIe root port: user mappings are write-back on
+    -M q35 and on -M pc (two guests at once, on the same memory); on pc,
+    with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
+    for I/O (driver_pages)."""
+    objs = []
+    try:
+        mems, common = {}, []
+        for mib in MEMTYPE_SIZES:
+            shm = vm.PlainShm("plain%dm" % mib, mib << 20)
+            objs.append(shm)
+            mems["plain%dm" % mib] = shm
+            srv = vm.Server(workdir, size="%dM" % mib, vectors=1,
+                            name="db%dm" % mib)
+            objs.append(srv)
+            peer = HostPeer(srv.path, 1)
+            peer.stop = peer.close
+            objs.append(peer)
+            mems["db%dm" % mib] = peer
+            common.append(vm.plain_dev("plain%dm" % mib, shm))
+            common.append(vm.doorbell_dev("db%dm" % mib, srv, 1))
+        rp = vm.PlainShm("rp8m", 8 << 20)
+        objs.append(rp)
+        mems["rp8m"] = rp
+        q35_only = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+                    vm.plain_dev("rp8m", rp, bus="rp0")]
+        guests = []
+        # q35 maps raw PFNs (the default), pc struct pages.
+        for machine, extra, tests, append in (
+                ("q35", q35_only, ["driver_memtype"], ""),
+                ("pc", [], ["driver_memtype", "driver_pages"],
+                 " ivshm.struct_pages=1")):
+            g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
+                         common + extra, tests,
+                         append="ivshmtest.machine=" + machine + append,
+                         machine=machine)
+            objs.append(g)
+            guests.append(g)
+        return vm.run_guests(guests, vm.Requests(mems, None, {}), prefix,
+                             180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
        "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
-       "peers": peers, "bigbar": bigbar, "fuzz": fuzz}
+       "peers": peers, "bigbar": bigbar, "fuzz": fuzz,
+       "memtype": memtype}
 # The arm64 lane's scenarios (TCG emulates arm64 on x86 several times
 # slower: the few that cover the issue), and those it alone runs.
 ARM64 = ["basic", "hotplug", "rings", "mixed"]

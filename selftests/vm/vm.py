@@ -33,7 +33,9 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
                      r"INFO: task .* blocked for more than|soft lockup|"
                      r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
-RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.$")
+# The kselftest harness announces each test ("#  RUN  name ...") and, when
+# it skips one, reports "ok N # SKIP why" without the name.
+RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.")
 
 
 class Result:
@@ -183,11 +185,12 @@ class Kernel:
 CONSOLE = {"x86_64": "ttyS1", "arm64": "ttyAMA0"}
 
 
-def _machine(arch, console):
-    """QEMU and its machine for arch, with the guest's ttyS0 on this
-    harness's pipe and the kernel console in the file console."""
+def _machine(arch, console, machine="q35"):
+    """QEMU and its machine for arch (machine: q35 or pc on x86-64), with
+    the guest's ttyS0 on this harness's pipe and the kernel console in the
+    file console."""
     if arch == "x86_64":
-        return ["qemu-system-x86_64", "-M", "q35",
+        return ["qemu-system-x86_64", "-M", machine,
                 "-serial", "stdio", "-serial", "file:" + console]
     # virt has one UART (a PL011: ttyAMA0): the tests' ttyS0 is a PCI
     # 16550.  GICv3 with its ITS (on by default) gives MSI-X; cortex-a57
@@ -201,7 +204,7 @@ def _machine(arch, console):
 
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
-                 append="", memory=384, smp=1):
+                 append="", memory=384, smp=1, machine="q35"):
         self.name, self.kver, self.tests = name, kver, tests
         self.console = os.path.join(workdir, name + "-console.log")
         self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
@@ -214,7 +217,7 @@ class Guest:
         self.ended = {}
         self.kernel = Kernel(kver)
         self.checks = []
-        cmd = _machine(self.kernel.arch, self.console) + [
+        cmd = _machine(self.kernel.arch, self.console, machine) + [
                "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
@@ -561,37 +564,34 @@ def _line(g, line, requests, results, prefix):
         requests.handle(g, w[1], w[2:])
     else:
         m = TAP.match(line)
+        run = RUN.match(line)
+        if run:
+            g.last_run = run.group(1)
         if not m and g.current:
             g.comments = (g.comments + [line])[-12:]
-            run = RUN.match(line)
-            if run:
-                g.running = run.group(1)
         if m and g.current:
+            name, rest = m.group(2), m.group(3)
+            if name == "#":     # "ok N # SKIP why": the name is the RUN's
+                name, rest = g.last_run, "# " + rest.strip()
             status = "pass" if m.group(1) == "ok" else "fail"
-            if "# SKIP" in m.group(3):
+            if "# SKIP" in rest:
                 status = "skip"
-            # The kselftest harness names no test on a skip's line
-            # ("ok 3 # SKIP why"): the name is that of its "#  RUN" line.
-            if m.group(2) == "#" and m.group(3).startswith(" SKIP"):
-                status = "skip"
-                m = TAP.match("%s 0 %s # SKIP%s" % (
-                    m.group(1), g.running or "#", m.group(3)[5:]))
             if status == "fail":
                 g.failed_in_prog = True
-            detail = m.group(3).strip()
+            detail = rest.strip()
             if status == "fail":
                 detail = "\n".join(g.comments + [detail])
             g.comments = []
             results.append(Result("%s%s:%s:%s" % (prefix, g.name, g.current,
-                                                  m.group(2)), status,
+                                                  name), status,
                                   detail))
 
 
 Guest.failed_in_prog = False
-Guest.running = None   # the kselftest test that printed "#  RUN" last
 Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
+Guest.last_run = "?"    # the test the harness announced last
 
 
 class ProcessGroup:
