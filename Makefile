@@ -32,7 +32,8 @@ ifneq ($(KDIR),)
 KVERS	:= $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 endif
 # Our kernels (the debug lane) live in $(B)/kernels/KVER, a link to the cache.
-KDIR_OF	= $(if $(KDIR),$(KDIR),$(if $(filter $(DEBUG_KVER),$(1)),$(B)/kernels/$(1)/build,/usr/src/linux-headers-$(1)))
+# So do the arm64 lane's (mk/arm64.mk), cross-built with $(KMOD_CROSS).
+KDIR_OF	= $(if $(KDIR),$(KDIR),$(if $(filter $(DEBUG_KVER) $(ARM64_KVERS),$(1)),$(B)/kernels/$(1)/build,/usr/src/linux-headers-$(1)))
 # Our own module build (and so make check) is strict: W=1 warnings, and
 # every warning an error.  kmod/Kbuild alone (DKMS, kmod/Makefile) is not.
 KMOD_STRICT := W=1 IVSHM_WERROR=1
@@ -59,12 +60,12 @@ DEPS_STAMP := $(B)/ksrc/.done
 # that what the packages brought (kernel headers) is seen.  A plain make
 # installs build dependencies only; QEMU, kernel images and lint tools
 # come with make check and make demo (scripts/deps.sh --check, --demo).
-# The demo and the benchmarks need no debug-lane kernel.
+# The demo and the benchmarks need no debug-lane kernel and no arm64 lane.
 all bench: deps
 check: deps-check
 demo: deps-demo
 all check demo bench:
-	@$(MAKE) --no-print-directory _$@ $(if $(filter demo bench,$@),DEBUG_LANE=0)
+	@$(MAKE) --no-print-directory _$@ $(if $(filter demo bench,$@),DEBUG_LANE=0 ARM64=0)
 
 # The benchmark's references (mk/bench.mk) are its own packages.
 bench: bench-deps
@@ -94,7 +95,7 @@ endif
 $(B)/kmod/%/ivshm.ko: $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/ivshm.h
 	@mkdir -p $(@D)
 	@for f in $(TOP)/kmod/*.c $(TOP)/kmod/*.h $(TOP)/kmod/Kbuild; do ln -sf $$f $(@D)/; done
-	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) modules
+	$(MAKE) -s -C $(call KDIR_OF,$*) M=$(@D) IVSHM_TOP=$(TOP) $(KMOD_STRICT) $(KMOD_CROSS) modules
 
 lib: $(LIB_SO) $(LIB_A) $(B)/lib/libivshm.pc
 
@@ -150,10 +151,16 @@ $(B)/tests/guest/driver_compat32: selftests/guest/driver_compat32.c $(DEPS_STAMP
 	@mkdir -p $(@D)
 	$(CC) -m32 -static $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $<
 
+# io_uring through liburing (liburing-dev), linked statically: the
+# initramfs carries only the shared libraries of what it copies.
+$(B)/tests/guest/driver_pages: selftests/guest/driver_pages.c $(DEPS_STAMP) $(wildcard selftests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< -l:liburing.a
+
 -include $(wildcard mk/*.mk)
 
 _check: _all
-	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)"
+	@python3 $(TOP)/selftests/check.py --kvers "$(KVERS)" $(if $(filter 1,$(ARM64)),--arm64-kvers "$(ARM64_KVERS)")
 
 # make demo [GUESTS=1|2] [MESSAGES=n] [KERNEL=6.1|6.12]
 KERNEL	?= 6.12

@@ -40,6 +40,19 @@
  * copy out and commit events; sleeping for events happens without it, and
  * O_NONBLOCK readers only try it.
  *
+ * BAR2 is moved (place.c) only in probe, before pci_enable_device() and
+ * before the device has a node, an interrupt or a mapping of ours, so it
+ * takes no lock of ours; the PCI core locks its resource tree inside
+ * pci_release/assign_resource().  It must not take pci_rescan_remove_lock:
+ * pciehp holds it while it probes a plugged device and while it waits for
+ * a removed device's driver to unbind.
+ *
+ * @pgmap (BAR2's struct pages, pages.c) is set by probe before the device
+ * node exists and cleared by remove only after synchronize_srcu() and the
+ * zap.  The fault handler uses it inside a liveness read section; mmap
+ * and map_mode only test it for NULL, and a stale answer in mmap only picks
+ * the new mapping's flags (its faults find the device dead).
+ *
  * Order (outer first): mmap_lock -> srcu read section (fault, mmap);
  * read_lock -> mmap_lock (read's copy out may fault); bind_lock is taken
  * with no other lock of ours held.  Remove takes none of them while it
@@ -67,6 +80,7 @@
 
 #define IVSHM_MAX_DEVICES	256
 
+struct dev_pagemap;
 struct ivshm_eventfd_binding;
 
 struct ivshm_vector {
@@ -92,6 +106,7 @@ struct ivshm_device {
 	phys_addr_t shm_phys;
 	resource_size_t shm_size;
 	void *shm_kaddr;		/* holds the write-back reservation */
+	struct dev_pagemap *pgmap;	/* BAR2's struct pages, or NULL */
 	struct inode *inode;		/* address_space shared by all opens */
 
 	u32 peer_id;
@@ -132,6 +147,13 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma);
 int ivshm_inode_get(struct ivshm_device *idev);
 void ivshm_inode_put(struct ivshm_device *idev);
 void ivshm_revoke_mappings(struct ivshm_device *idev);
+
+/* pages.c */
+int ivshm_pages_add(struct ivshm_device *idev);
+void ivshm_pages_remove(struct ivshm_device *idev);
+
+/* place.c */
+void ivshm_place_bar2(struct pci_dev *pdev);
 
 /* irq.c */
 int ivshm_irq_setup(struct ivshm_device *idev);

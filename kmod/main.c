@@ -72,6 +72,15 @@ static ssize_t revision_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(revision);
 
+/* "pages" (BAR2 has struct pages) or "pfn" (raw PFN mappings). */
+static ssize_t map_mode_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  to_ivshm_device(dev)->pgmap ? "pages" : "pfn");
+}
+static DEVICE_ATTR_RO(map_mode);
+
 static struct attribute *ivshm_attrs[] = {
 	&dev_attr_size.attr,
 	&dev_attr_peer_id.attr,
@@ -79,6 +88,7 @@ static struct attribute *ivshm_attrs[] = {
 	&dev_attr_mode.attr,
 	&dev_attr_irq_mode.attr,
 	&dev_attr_revision.attr,
+	&dev_attr_map_mode.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(ivshm);
@@ -131,6 +141,7 @@ static void ivshm_reserve_wb(struct ivshm_device *idev)
 static int ivshm_map_bars(struct ivshm_device *idev)
 {
 	struct pci_dev *pdev = idev->pdev;
+	int ret;
 
 	if (!(pci_resource_flags(pdev, IVSHM_BAR_SHM) & IORESOURCE_MEM) ||
 	    !pci_resource_len(pdev, IVSHM_BAR_SHM)) {
@@ -146,13 +157,23 @@ static int ivshm_map_bars(struct ivshm_device *idev)
 		return -ENOMEM;
 	}
 
-	ivshm_reserve_wb(idev);
+	ret = ivshm_pages_add(idev);
+	if (ret == -EPERM) {		/* not asked for */
+		ivshm_reserve_wb(idev);
+	} else if (ret) {
+		dev_info(&pdev->dev,
+			 "BAR2 mapped as raw PFNs, which cannot be pinned for I/O: no struct pages (%d)\n",
+			 ret);
+		ivshm_reserve_wb(idev);
+	}
 	return 0;
 }
 
 static void ivshm_unmap_bars(struct ivshm_device *idev)
 {
-	if (idev->shm_kaddr)
+	if (idev->pgmap)
+		ivshm_pages_remove(idev);
+	else if (idev->shm_kaddr)
 		memunmap(idev->shm_kaddr);
 	pci_iounmap(idev->pdev, idev->regs);
 }
@@ -196,6 +217,9 @@ static int ivshm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_put;
 
+	/* Before anything maps BAR2: it may move. */
+	ivshm_place_bar2(pdev);
+
 	ret = pci_enable_device(pdev);
 	if (ret)
 		goto err_put;
@@ -228,9 +252,10 @@ static int ivshm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_irq;
 
 	dev_info(&pdev->dev,
-		 "%s: %s, %llu bytes shared, peer %u, %u vectors (%s)\n",
+		 "%s: %s, %llu bytes shared (%s), peer %u, %u vectors (%s)\n",
 		 dev_name(&idev->dev), ivshm_mode_names[idev->mode],
-		 (unsigned long long)idev->shm_size, idev->peer_id,
+		 (unsigned long long)idev->shm_size,
+		 idev->pgmap ? "pages" : "pfn", idev->peer_id,
 		 idev->nvectors, ivshm_irq_mode_names[idev->irq_mode]);
 	return 0;
 

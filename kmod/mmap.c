@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * ivshm: mapping BAR2 (the shared memory) into user space, write-back
- * cached, populated at fault time so that remove can revoke it.
+ * cached, populated at fault time so that remove can revoke it: as pages
+ * when BAR2 has struct pages (pages.c), else as raw PFNs.
  *
  * Every open of a device shares one address_space (an anonymous inode of
  * a private pseudo file system), so remove finds every mapping of the
@@ -76,6 +77,24 @@ void ivshm_revoke_mappings(struct ivshm_device *idev)
 	unmap_mapping_range(idev->inode->i_mapping, 0, 0, 1);
 }
 
+/*
+ * With struct pages (pages.c) a page is inserted as an ordinary page,
+ * which GUP can pin; else as a raw PFN.  Zapping revokes either.
+ */
+static vm_fault_t ivshm_insert(struct ivshm_device *idev,
+			       struct vm_area_struct *vma, unsigned long addr,
+			       unsigned long pfn)
+{
+	int err;
+
+	if (!idev->pgmap)
+		return vmf_insert_pfn(vma, addr, pfn);
+	err = vm_insert_page(vma, addr, pfn_to_page(pfn));
+	if (!err || err == -EBUSY)	/* -EBUSY: already mapped */
+		return VM_FAULT_NOPAGE;
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
 static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -103,7 +122,7 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 	      PHYS_PFN(start - vma->vm_start);
 
 	for (addr = start; addr < end; addr += PAGE_SIZE, pfn++) {
-		vm_fault_t r = vmf_insert_pfn(vma, addr, pfn);
+		vm_fault_t r = ivshm_insert(idev, vma, addr, pfn);
 
 		/* A page another thread mapped meanwhile is fine. */
 		if (r & VM_FAULT_ERROR) {
@@ -140,8 +159,16 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
 	 */
 	if (!ivshm_alive(idev))
 		return -ENODEV;
-	ivshm_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
-			   VM_DONTDUMP);
+	/*
+	 * Pages may be pinned (no VM_IO); vm_insert_page() wants VM_MIXEDMAP
+	 * set before the fault, where the mmap lock is only read-held.
+	 */
+	if (idev->pgmap)
+		ivshm_vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND |
+				   VM_DONTDUMP);
+	else
+		ivshm_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+				   VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
 	vma->vm_private_data = f;
 	vma->vm_ops = &ivshm_vm_ops;

@@ -25,7 +25,10 @@ build=(gcc make pkg-config python3 libudev-dev xz-utils gcc-multilib
        linux-headers-amd64 linux-headers-6.12-amd64
        linux-headers-rt-amd64 linux-headers-6.12-rt-amd64
        linux-source-6.1 linux-source-6.12
-       bc bison flex libelf-dev libssl-dev)
+       bc bison flex libelf-dev libssl-dev
+       binutils-aarch64-linux-gnu cpp-12-aarch64-linux-gnu
+       libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+       liburing-dev)
 # What booting a guest takes (selftests/vm): QEMU, a kernel image, the
 # initramfs's busybox, cpio, kmod and systemd-udevd.
 demo=(qemu-system-x86 busybox-static cpio kmod udev
@@ -33,7 +36,8 @@ demo=(qemu-system-x86 busybox-static cpio kmod udev
 check=("${demo[@]}" linux-image-rt-amd64 linux-image-6.12-rt-amd64
        clang llvm libclang-rt-14-dev sparse
        dkms debhelper dh-dkms dpkg-dev build-essential lintian
-       libvirt-clients systemd man-db manpages-dev)
+       libvirt-clients systemd qemu-system-arm libudev1:arm64
+       man-db manpages-dev)
 # About 150 MB installed, so not for make check, whose smoke run reports
 # those two references as skipped without them.
 bench=(libck-dev libdpdk-dev)
@@ -56,9 +60,24 @@ if $list; then
 	exit 0
 fi
 
+# The arm64 lane (mk/arm64.mk, docs/arm64.md) downloads arm64 packages:
+# apt must know the architecture.  Its gcc is extracted, not installed:
+# the package gcc-12-aarch64-linux-gnu conflicts with gcc-multilib.
+# libudev1:arm64, installed, gives dpkg-shlibdeps the dependency of the
+# cross-built packages (selftests/host/packaging_arm64.sh).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	if [ "$(id -u)" = 0 ]; then
+		dpkg --add-architecture arm64
+		apt-get update -q >/dev/null
+	else
+		echo "deps: run as root once to add the arm64 architecture" >&2
+	fi
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
-	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	# One line per installed architecture of p: any will do.
+	s=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | head -n1 || true)
 	[ "$s" = "install ok installed" ] || missing+=("$p")
 done
 

@@ -43,15 +43,28 @@ def checkpatch():
                "checkpatch:" + os.path.relpath(f, TOP), r.stdout + r.stderr)
 
 
+def cross_args(kernel):
+    """make arguments that build a module for kernel on this machine: the
+    arm64 lane's are cross builds (mk/arm64.mk)."""
+    if kernel.arch != "arm64":
+        return []
+    cc = subprocess.run([os.path.join(TOP, "scripts/arm64-kernels.sh"),
+                         "--cc-path"], capture_output=True, text=True)
+    return ["ARCH=arm64", "CROSS_COMPILE=aarch64-linux-gnu-",
+            "CC=" + cc.stdout.strip()]
+
+
 def sparse(kvers):
     import vm
     for k in kvers:
         mdir = os.path.join(B, "kmod", k)
         for f in glob.glob(os.path.join(mdir, "*.o")):
             os.unlink(f)
-        r = subprocess.run(["make", "-s", "-C", vm.Kernel(k).kdir,
+        kernel = vm.Kernel(k)
+        r = subprocess.run(["make", "-s", "-C", kernel.kdir,
                             "M=" + mdir, "IVSHM_TOP=" + TOP, "C=2", "W=1",
-                            "IVSHM_WERROR=1", "modules"], capture_output=True, text=True)
+                            "IVSHM_WERROR=1", "modules"] + cross_args(kernel),
+                           capture_output=True, text=True)
         out = [ln for ln in (r.stdout + r.stderr).splitlines()
                if "BTF" not in ln]
         report("pass" if r.returncode == 0 and not out else "fail",
@@ -162,7 +175,16 @@ def kernel_kind(kver):
     return ".".join(kver.split(".")[:2]), kind
 
 
-def check_kernels(kvers):
+# And the arm64 lane's: Debian's arm64 6.1 and 6.12.
+WANTED_ARM64 = ["6.1", "6.12"]
+
+
+def check_kernels(kvers, arm64_kvers):
+    if arm64_kvers is not None:
+        have = [".".join(k.split(".")[:2]) for k in arm64_kvers]
+        missing = [w for w in WANTED_ARM64 if w not in have]
+        report("fail" if missing else "pass", "kernels:arm64",
+               "missing %s; got %s" % (missing, " ".join(arm64_kvers)))
     have = []
     for k in kvers:
         try:
@@ -192,16 +214,20 @@ def main():
     vm.exit_on_sigterm()
     ap = argparse.ArgumentParser()
     ap.add_argument("--kvers", required=True)
-    ap.add_argument("--only", choices=["static", "host", "guest"])
+    # The arm64 lane's kernels; without the option (make ARM64=0) no lane.
+    ap.add_argument("--arm64-kvers")
+    ap.add_argument("--only", choices=["static", "host", "guest", "arm64"])
     ap.add_argument("--scenario", action="append")
     a = ap.parse_args()
     kvers = a.kvers.split()
+    arm64_kvers = (a.arm64_kvers or "").split()
     if not a.only:
-        check_kernels(kvers)
+        check_kernels(kvers, arm64_kvers if a.arm64_kvers is not None
+                      else None)
     if a.only in (None, "static"):
         start = time.monotonic()
         checkpatch()
-        sparse(kvers)
+        sparse(kvers + arm64_kvers)
         lane_time("static", time.monotonic() - start)
     if a.only in (None, "host"):
         start = time.monotonic()
@@ -209,7 +235,14 @@ def main():
         lane_time("host", time.monotonic() - start)
     if a.only in (None, "guest"):
         import scenarios
-        guest_tests(kvers, a.scenario or list(scenarios.ALL))
+        guest_tests(kvers, [n for n in a.scenario or scenarios.ALL
+                            if n in scenarios.ALL])
+    if a.only in (None, "arm64") and a.arm64_kvers is not None:
+        import scenarios
+        start = time.monotonic()
+        guest_tests(arm64_kvers, [n for n in a.scenario or scenarios.ARM64
+                                  if n in scenarios.ARM64])
+        lane_time("arm64", time.monotonic() - start)
     leftovers()
     print("%d passed, %d failed, %d skipped"
           % (counts["pass"], counts["fail"], counts["skip"]))

@@ -5,8 +5,15 @@ Contents: busybox-static, /init (selftests/vm/init.sh), our module under
 /lib/modules/KVER/extra with a depmod index so udev autoloads it, the
 in-guest test programs and every shared library they load, systemd-udevd
 with the kernel's driver-loading rule and our udev/ rules.
+
+For an arm64 kernel (vm.Kernel.arch), the same from arm64 builds: our
+programs from BUILD/arm64 (mk/arm64.mk), busybox, udev and the shared
+libraries from Debian's arm64 packages extracted by
+scripts/arm64-kernels.sh --userland (ldd cannot read them: their
+DT_NEEDED entries are followed inside that tree instead).
 """
 import os
+import re
 import shutil
 import subprocess
 
@@ -22,6 +29,53 @@ def _copy(src, root, dst=None):
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     shutil.copy2(src, dst, follow_symlinks=True)
     return dst
+
+
+class Userland:
+    """Where a guest's programs come from: the host's own (x86-64), or an
+    extracted arm64 tree (sysroot) and BUILD/arm64."""
+
+    def __init__(self, arch, build_dir):
+        self.sysroot = "/"
+        self.build = os.path.join(build_dir, "..")
+        if arch == "arm64":
+            self.sysroot = subprocess.run(
+                [os.path.join(TOP, "scripts/arm64-kernels.sh"), "--userland"],
+                check=True, capture_output=True, text=True).stdout.strip()
+            self.build = os.path.join(self.build, "arm64")
+
+    def path(self, p):
+        """p, a path in the guest, in the tree that provides it."""
+        return os.path.join(self.sysroot, p.lstrip("/"))
+
+    def shared_libs(self, binary):
+        """(source, guest path) of each library and loader binary loads."""
+        if self.sysroot == "/":
+            return [(lib, lib) for lib in _shared_libs(binary)]
+        return _needed_libs(binary, self.path)
+
+
+def _needed_libs(binary, path):
+    """The DT_NEEDED closure of binary and its interpreter, found in the
+    multiarch directories of the tree path() maps into."""
+    dirs = ["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib"]
+    todo, found = [binary], {}
+    while todo:
+        out = subprocess.run(["readelf", "-d", "-l", todo.pop()],
+                             capture_output=True, text=True).stdout
+        names = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", out)
+        interp = re.findall(r"Requesting program interpreter: (\S+)\]", out)
+        for n in names + [os.path.basename(i) for i in interp]:
+            guest = next((d + "/" + n for d in dirs
+                          if os.path.exists(path(d + "/" + n))), None)
+            if guest is None:
+                raise RuntimeError("%s: %s not found" % (binary, n))
+            if guest not in found:
+                found[guest] = path(guest)
+                todo.append(found[guest])
+        for i in interp:    # the path the kernel execs, as the binary says
+            found.setdefault(i, path(i))
+    return [(src, guest) for guest, src in found.items()]
 
 
 def _shared_libs(binary):
@@ -47,7 +101,9 @@ def build(kver, build_dir, extra_files=()):
               "lib/modules", "usr/lib/udev/rules.d", "tests"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
 
-    _copy("/bin/busybox", root)
+    kernel = vm.Kernel(kver)
+    user = Userland(kernel.arch, build_dir)
+    _copy(user.path("/bin/busybox"), root, "/bin/busybox")
     _copy(os.path.join(TOP, "selftests/vm/init.sh"), root, "/init")
     os.chmod(os.path.join(root, "init"), 0o755)
 
@@ -56,15 +112,13 @@ def build(kver, build_dir, extra_files=()):
     os.makedirs(os.path.join(moddir, "extra"))
     _copy(os.path.join(build_dir, "..", "kmod", kver, "ivshm.ko"), root,
           "/lib/modules/%s/extra/ivshm.ko" % kver)
-    kernel = vm.Kernel(kver)
     for f in ("modules.builtin", "modules.builtin.modinfo", "modules.order"):
         src = os.path.join(kernel.moddir, f)
         if os.path.exists(src):
             _copy(src, root, "/lib/modules/%s/%s" % (kver, f))
     subprocess.run(["depmod", "-b", root, kver], check=True)
 
-    binaries = [UDEVADM]
-    _copy(UDEVADM, root, UDEVADM)
+    binaries = [_copy(user.path(UDEVADM), root, UDEVADM)]
     os.makedirs(os.path.join(root, "lib/systemd"), exist_ok=True)
     os.symlink(UDEVADM, os.path.join(root, UDEVD.lstrip("/")))
     _copy("/usr/lib/udev/rules.d/80-drivers.rules", root)
@@ -77,14 +131,18 @@ def build(kver, build_dir, extra_files=()):
     with open(os.path.join(root, "etc/passwd"), "w") as f:
         f.write("root:x:0:0:root:/:/bin/sh\n")
 
-    tdir = os.path.join(build_dir, "..", "tests", "guest")
+    tdir = os.path.join(user.build, "tests", "guest")
     for t in sorted(os.listdir(tdir)):
         binaries.append(_copy(os.path.join(tdir, t), root, "/tests/" + t))
+    # The lost-wakeup stress runs on the arm64 CPU too (ring_wakeup.sh).
+    if kernel.arch == "arm64":
+        binaries.append(_copy(os.path.join(user.build, "tests/host/ring_wakeup"),
+                              root, "/tests/ring_wakeup"))
     # Guest halves of tests written as scripts, and our tools.
     for t in sorted(os.listdir(os.path.join(TOP, "selftests/guest"))):
         if t.endswith(".sh"):
             _copy(os.path.join(TOP, "selftests/guest", t), root, "/tests/" + t)
-    tooldir = os.path.join(build_dir, "..", "tools")
+    tooldir = os.path.join(user.build, "tools")
     for t in sorted(os.listdir(tooldir)):
         binaries.append(_copy(os.path.join(tooldir, t), root, "/bin/" + t))
     # The programs of examples/ (their guest halves run in twoguests).
@@ -102,10 +160,10 @@ def build(kver, build_dir, extra_files=()):
 
     seen = set()
     for b in binaries:
-        for lib in _shared_libs(b):
+        for src, lib in user.shared_libs(b):
             if lib not in seen:
                 seen.add(lib)
-                _copy(lib, root, lib)
+                _copy(src, root, lib)
 
     out = os.path.join(build_dir, "initramfs-%s.cpio" % kver)
     with open(out, "wb") as f:

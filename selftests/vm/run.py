@@ -3,6 +3,7 @@
 """Run in-guest test scenarios on one or more kernels.
 
   run.py --kver 6.1.0-56-amd64 [--scenario basic ...]
+  run.py --kver 6.1.0-57-arm64 [--scenario mixed ...]   (scenarios.ARM64)
 
 Prints one line per result ("PASS/FAIL/SKIP name") and returns the results
 to selftests/check.py when imported.
@@ -26,8 +27,8 @@ def _scenario(name, kver, initrd, workdir):
     stable").  The scenario is then booted once more, and says so."""
     for attempt in (1, 2):
         try:
-            res = scenarios.ALL[name](kver, initrd, workdir,
-                                      "%s:%s:" % (kver, name))
+            res = dict(scenarios.ALL, **scenarios.ARM64_ONLY)[name](
+                kver, initrd, workdir, "%s:%s:" % (kver, name))
         except Exception as e:
             return [vm.Result("%s:%s" % (kver, name), "fail",
                               "harness error: %r" % e)]
@@ -73,7 +74,9 @@ def main():
     failed = 0
     for k in a.kver:
         times = {}
-        for r in run(k, a.scenario or list(scenarios.ALL), a.build, times):
+        default = scenarios.ARM64 if vm.Kernel(k).arch == "arm64" \
+            else list(scenarios.ALL)
+        for r in run(k, a.scenario or default, a.build, times):
             print("%s %s%s" % (r.status.upper(), r.name,
                                ("\n    " + r.detail.replace("\n", "\n    "))
                                if r.detail and r.status != "pass" else ""))

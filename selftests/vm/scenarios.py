@@ -61,11 +61,14 @@ def _plain_and_doorbell(kver, initrd, workdir, prefix, name, tests,
 
 
 def basic(kver, initrd, workdir, prefix):
-    """The driver's ABI, the library's guest backend and the CLI."""
+    """The driver's ABI, the library's guest backend and the CLI; on arm64
+    also BAR2's memory type (last: it rebinds the plain device)."""
+    arm64 = vm.Kernel(kver).arch == "arm64"
     return _plain_and_doorbell(
         kver, initrd, workdir, prefix, "basic",
         ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
-         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"])
+         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"] +
+        (["driver_memattr"] if arm64 else []))
 
 
 def nomsi(kver, initrd, workdir, prefix):
@@ -297,8 +300,11 @@ def rings(kver, initrd, workdir, prefix):
                                 stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         objs.append(vm.ProcessGroup(host))
+        # On arm64, also the lost-wakeup stress on a weakly ordered CPU.
+        arm64 = vm.Kernel(kver).arch == "arm64"
         g = vm.Guest("rings", kver, initrd, workdir,
-                     [vm.doorbell_dev("db0", srv, VECTORS)], ["ring_echo.sh"],
+                     [vm.doorbell_dev("db0", srv, VECTORS)],
+                     ["ring_echo.sh"] + (["ring_wakeup.sh"] if arm64 else []),
                      smp=2)
         objs.append(g)
         results = vm.run_guests([g], vm.Requests({}, None, {}), prefix, 300)
@@ -354,7 +360,86 @@ def bigbar(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def mixed(kver, initrd, workdir, prefix):
+    """Two guests on one server, one of each architecture: an arm64 guest
+    (kernel kver) and an x86-64 guest on the x86-64 kernel of the same
+    release.  ring_g2g's role A (the arm64 guest) formats the region and
+    sends checksummed messages, B (x86-64) attaches to what arm64 wrote
+    and echoes them: one wire format for both."""
+    import initramfs
+    x86 = kver[:-len("-arm64")] + "-amd64"
+    x86_initrd = initramfs.build(x86, os.path.dirname(workdir))
+    objs = []
+    try:
+        srv, peer = _server(objs, workdir)
+        guests = []
+        for name, k, rd in (("arm64A", kver, initrd),
+                            ("x86B", x86, x86_initrd)):
+            g = vm.Guest(name, k, rd, workdir,
+                         [vm.doorbell_dev("db0", srv, VECTORS)],
+                         ["ring_g2g"], append="ivshmtest.role=" + name[-1])
+            objs.append(g)
+            guests.append(g)
+        return vm.run_guests(guests, vm.Requests({}, peer, {}), prefix, 420)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
+# Sizes SeaBIOS places in the 32-bit PCI hole, uncached by its MTRRs.
+MEMTYPE_SIZES = (2, 4, 64)
+
+
+def memtype(kver, initrd, workdir, prefix):
+    """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
+    one of 8 MiB behind a PCIe root port: user mappings are write-back on
+    -M q35 and on -M pc (two guests at once, on the same memory); on pc,
+    with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
+    for I/O (driver_pages)."""
+    objs = []
+    try:
+        mems, common = {}, []
+        for mib in MEMTYPE_SIZES:
+            shm = vm.PlainShm("plain%dm" % mib, mib << 20)
+            objs.append(shm)
+            mems["plain%dm" % mib] = shm
+            srv = vm.Server(workdir, size="%dM" % mib, vectors=1,
+                            name="db%dm" % mib)
+            objs.append(srv)
+            peer = HostPeer(srv.path, 1)
+            peer.stop = peer.close
+            objs.append(peer)
+            mems["db%dm" % mib] = peer
+            common.append(vm.plain_dev("plain%dm" % mib, shm))
+            common.append(vm.doorbell_dev("db%dm" % mib, srv, 1))
+        rp = vm.PlainShm("rp8m", 8 << 20)
+        objs.append(rp)
+        mems["rp8m"] = rp
+        q35_only = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+                    vm.plain_dev("rp8m", rp, bus="rp0")]
+        guests = []
+        # q35 maps raw PFNs (the default), pc struct pages.
+        for machine, extra, tests, append in (
+                ("q35", q35_only, ["driver_memtype"], ""),
+                ("pc", [], ["driver_memtype", "driver_pages"],
+                 " ivshm.struct_pages=1")):
+            g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
+                         common + extra, tests,
+                         append="ivshmtest.machine=" + machine + append,
+                         machine=machine)
+            objs.append(g)
+            guests.append(g)
+        return vm.run_guests(guests, vm.Requests(mems, None, {}), prefix,
+                             180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
        "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
-       "peers": peers, "bigbar": bigbar, "fuzz": fuzz}
+       "peers": peers, "bigbar": bigbar, "fuzz": fuzz,
+       "memtype": memtype}
+# The arm64 lane's scenarios (TCG emulates arm64 on x86 several times
+# slower: the few that cover the issue), and those it alone runs.
+ARM64 = ["basic", "hotplug", "rings", "mixed"]
+ARM64_ONLY = {"mixed": mixed}

@@ -33,6 +33,9 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|general protection|Kernel panic|"
                      r"INFO: task .* blocked for more than|soft lockup|"
                      r"unreferenced object 0x|suspected memory leaks")
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(.*)$")
+# The kselftest harness announces each test ("#  RUN  name ...") and, when
+# it skips one, reports "ok N # SKIP why" without the name.
+RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.")
 
 
 class Result:
@@ -124,16 +127,20 @@ class PlainShm:
 class Kernel:
     """A kernel the guests boot, by release.  One of ours when BUILD/kernels/
     KVER exists (the Makefile links the debug-kernel lane's cache there:
-    bzImage, config, modules.* and build/, the tree M= builds use), else a
-    Debian one: /boot/vmlinuz-KVER, /lib/modules/KVER and
+    bzImage, config, modules.* and build/, the tree M= builds use; and the
+    arm64 lane's Debian kernels, the same with an Image), else a Debian
+    one: /boot/vmlinuz-KVER, /lib/modules/KVER and
     /usr/src/linux-headers-KVER.  Its .config says what the guest must
-    show: lockdep active, kmemleak scanned."""
+    show: lockdep active, kmemleak scanned.  arch is "arm64" for Debian's
+    -arm64 kernels, else "x86_64"."""
 
     def __init__(self, kver):
         self.kver = kver
+        self.arch = "arm64" if kver.endswith("-arm64") else "x86_64"
         own = os.path.join(BUILD, "kernels", kver)
         if os.path.isdir(own):
-            self.image = os.path.join(own, "bzImage")
+            self.image = os.path.join(
+                own, "Image" if self.arch == "arm64" else "bzImage")
             self.moddir = own
             self.kdir = os.path.join(own, "build")
         else:
@@ -165,13 +172,39 @@ class Kernel:
     def slowdown(self):
         """How many times longer guests and their tests may take (guests
         see it as ivshmtest.slow): KASAN, lockdep and kmemleak slow TCG
-        guests down about 5 times (boot to udev settled: 25 s, not 5 s)."""
-        return 5 if self.has("KASAN") or self.has("PROVE_LOCKING") else 1
+        guests down about 5 times (boot to udev settled: 25 s, not 5 s);
+        TCG emulates arm64 on this x86-64 host about 3 times slower than
+        x86-64 (100 module load/unload cycles: 25 s, not 8 s)."""
+        if self.has("KASAN") or self.has("PROVE_LOCKING"):
+            return 5
+        return 3 if self.arch == "arm64" else 1
+
+
+# The kernel console's device, a log file (the machine's own UART on
+# arm64); the tests' channel is ttyS0 on both.
+CONSOLE = {"x86_64": "ttyS1", "arm64": "ttyAMA0"}
+
+
+def _machine(arch, console, machine="q35"):
+    """QEMU and its machine for arch (machine: q35 or pc on x86-64), with
+    the guest's ttyS0 on this harness's pipe and the kernel console in the
+    file console."""
+    if arch == "x86_64":
+        return ["qemu-system-x86_64", "-M", machine,
+                "-serial", "stdio", "-serial", "file:" + console]
+    # virt has one UART (a PL011: ttyAMA0): the tests' ttyS0 is a PCI
+    # 16550.  GICv3 with its ITS (on by default) gives MSI-X; cortex-a57
+    # is the quickest CPU under TCG (max adds pointer authentication,
+    # which TCG emulates slowly).
+    return ["qemu-system-aarch64", "-M", "virt,gic-version=3",
+            "-cpu", "cortex-a57",
+            "-chardev", "stdio,id=tests", "-device",
+            "pci-serial,chardev=tests", "-serial", "file:" + console]
 
 
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
-                 append="", memory=384, smp=1):
+                 append="", memory=384, smp=1, machine="q35"):
         self.name, self.kver, self.tests = name, kver, tests
         self.console = os.path.join(workdir, name + "-console.log")
         self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
@@ -184,15 +217,16 @@ class Guest:
         self.ended = {}
         self.kernel = Kernel(kver)
         self.checks = []
-        cmd = ["qemu-system-x86_64", "-M", "q35", "-m", str(memory),
+        cmd = _machine(self.kernel.arch, self.console, machine) + [
+               "-m", str(memory),
                "-smp", str(smp), "-display", "none", "-monitor", "none",
                "-no-reboot", "-nodefaults",
-               "-serial", "stdio", "-serial", "file:" + self.console,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
                "-kernel", self.kernel.image, "-initrd", initrd,
-               "-append", "console=ttyS1 loglevel=7 panic=-1 "
+               "-append", "console=%s loglevel=7 panic=-1 "
                "ivshmtest.run=%s ivshmtest.slow=%d %s"
-               % (",".join(tests), self.kernel.slowdown(), append)]
+               % (CONSOLE[self.kernel.arch], ",".join(tests),
+                  self.kernel.slowdown(), append)]
         # TCG unless asked: a /dev/kvm that exists may still not work
         # (nested virtualisation), and the tests must not depend on it.
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
@@ -530,20 +564,26 @@ def _line(g, line, requests, results, prefix):
         requests.handle(g, w[1], w[2:])
     else:
         m = TAP.match(line)
+        run = RUN.match(line)
+        if run:
+            g.last_run = run.group(1)
         if not m and g.current:
             g.comments = (g.comments + [line])[-12:]
         if m and g.current:
+            name, rest = m.group(2), m.group(3)
+            if name == "#":     # "ok N # SKIP why": the name is the RUN's
+                name, rest = g.last_run, "# " + rest.strip()
             status = "pass" if m.group(1) == "ok" else "fail"
-            if "# SKIP" in m.group(3):
+            if "# SKIP" in rest:
                 status = "skip"
             if status == "fail":
                 g.failed_in_prog = True
-            detail = m.group(3).strip()
+            detail = rest.strip()
             if status == "fail":
                 detail = "\n".join(g.comments + [detail])
             g.comments = []
             results.append(Result("%s%s:%s:%s" % (prefix, g.name, g.current,
-                                                  m.group(2)), status,
+                                                  name), status,
                                   detail))
 
 
@@ -551,6 +591,7 @@ Guest.failed_in_prog = False
 Guest.parked = 0       # listening sockets taking freed fd numbers
 Guest.killed = False   # killed on purpose by a scenario
 Guest.comments = []
+Guest.last_run = "?"    # the test the harness announced last
 
 
 class ProcessGroup:

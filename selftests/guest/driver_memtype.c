@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Scenario "memtype": small plain and doorbell devices, whose BAR2 SeaBIOS
+ * places in the 32-bit PCI hole (uncached by its MTRRs), are mapped
+ * write-back by user space, on -M q35 and -M pc (ivshmtest.machine=), and
+ * behind a PCIe root port on q35.
+ *
+ * The type of the user PTEs: with raw PFNs (the default; the q35 guest)
+ * every PTE the driver inserts takes its cache bits from the kernel's
+ * memory type tree entry covering the page (vmf_insert_pfn ->
+ * track_pfn_insert -> lookup_memtype), which
+ * /sys/kernel/debug/x86/pat_memtype_list lists.  With struct pages (the pc
+ * guest) PTEs take the mapping's own write-back protection and the entry
+ * is the pages' linear mapping, which must agree.  Debian's kernels have no
+ * CONFIG_PTDUMP_DEBUGFS to dump the PTEs directly.  Every page is touched
+ * before the list is read, so the PTEs exist when it is.
+ */
+#include "kselftest_harness.h"
+#include "vmtest.h"
+
+#define PAT_LIST "/sys/kernel/debug/x86/pat_memtype_list"
+
+FIXTURE(memtype) {
+	int fd;
+	unsigned char *mem;
+	char name[64];
+	unsigned long long start;	/* BAR2's physical address */
+	const char *absent;		/* why this machine has no such device */
+};
+
+FIXTURE_VARIANT(memtype) {
+	const char *mode;
+	unsigned long long size;
+	const char *hostmem;		/* its name in the host's requests */
+	int q35_only;			/* behind a PCIe root port */
+};
+
+FIXTURE_VARIANT_ADD(memtype, plain_2m) {
+	.mode = "plain", .size = 2 << 20, .hostmem = "plain2m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, plain_4m) {
+	.mode = "plain", .size = 4 << 20, .hostmem = "plain4m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, plain_64m) {
+	.mode = "plain", .size = 64 << 20, .hostmem = "plain64m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, doorbell_2m) {
+	.mode = "doorbell", .size = 2 << 20, .hostmem = "db2m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, doorbell_4m) {
+	.mode = "doorbell", .size = 4 << 20, .hostmem = "db4m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, doorbell_64m) {
+	.mode = "doorbell", .size = 64 << 20, .hostmem = "db64m",
+};
+
+FIXTURE_VARIANT_ADD(memtype, rootport_8m) {
+	.mode = "plain", .size = 8 << 20, .hostmem = "rp8m", .q35_only = 1,
+};
+
+/* Start of BAR2 from the PCI device's sysfs resource file; 0 or -1. */
+static int bar2_start(const char *name, unsigned long long *start)
+{
+	unsigned long long s, e, fl;
+	char path[128], line[128];
+	int i, ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/ivshm/%s/device/resource",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	for (i = 0; i <= 2 && fgets(line, sizeof(line), f); i++)
+		if (i == 2 && sscanf(line, "%llx %llx %llx", &s, &e, &fl) == 3) {
+			*start = s;
+			ret = 0;
+		}
+	fclose(f);
+	return ret;
+}
+
+FIXTURE_SETUP(memtype)
+{
+	char path[80], machine[16];
+	unsigned long long i;
+
+	self->fd = -1;
+	self->mem = MAP_FAILED;
+	self->absent = NULL;
+	if (variant->q35_only &&
+	    vt_cmdline("ivshmtest.machine", machine, sizeof(machine)) &&
+	    strcmp(machine, "q35")) {
+		self->absent = "this machine has no PCIe root port";
+		return;
+	}
+	ASSERT_EQ(0, vt_find_size(variant->mode, variant->size, 0,
+				  self->name, sizeof(self->name), 5000))
+		TH_LOG("no %s device of %llu bytes", variant->mode,
+		       variant->size);
+	ASSERT_EQ(0, bar2_start(self->name, &self->start));
+	snprintf(path, sizeof(path), "/dev/%s", self->name);
+	self->fd = open(path, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	self->mem = mmap(NULL, variant->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	/* Every PTE exists from here on. */
+	for (i = 0; i < variant->size; i += 4096)
+		(void)*(volatile unsigned char *)(self->mem + i);
+}
+
+FIXTURE_TEARDOWN(memtype)
+{
+	if (self->mem != MAP_FAILED)
+		munmap(self->mem, variant->size);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * Every memory type entry overlapping BAR2 is write-back, and one covers
+ * all of it.  The entries are logged: they are what the note shows.
+ */
+TEST_F(memtype, user_mapping_write_back)
+{
+	unsigned long long s, e, end = self->start + variant->size;
+	char line[256], type[64];
+	int covered = 0, overlaps = 0;
+	FILE *f;
+
+	if (self->absent)
+		SKIP(return, "%s", self->absent);
+	f = fopen(PAT_LIST, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", PAT_LIST, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "PAT: [mem 0x%llx-0x%llx] %63s",
+			   &s, &e, type) != 3 || e <= self->start || s >= end)
+			continue;
+		overlaps++;
+		line[strcspn(line, "\n")] = 0;
+		TH_LOG("%s (%s %llu bytes): %s", self->name, variant->mode,
+		       variant->size, line);
+		EXPECT_STREQ("write-back", type);
+		covered |= s <= self->start && e >= end;
+	}
+	fclose(f);
+	EXPECT_LT(0, overlaps) TH_LOG("no memory type entry for BAR2 at %#llx",
+				      self->start);
+	EXPECT_TRUE(covered);
+}
+
+/*
+ * Wherever BAR2 now lies, it is still the device's memory: bytes cross
+ * both ways between the guest's mapping and the host's, at both ends.
+ */
+TEST_F(memtype, same_memory_both_ways)
+{
+	static const unsigned char from_guest[] = { 0x6d, 0x74, 0x79, 0x70 };
+	unsigned long long last = variant->size - 64;
+	char ans[64];
+
+	if (self->absent)
+		SKIP(return, "%s", self->absent);
+	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "shm-write %s %llu a1b2c3d4",
+			     variant->hostmem, last));
+	EXPECT_EQ(0, memcmp(self->mem + last, "\xa1\xb2\xc3\xd4", 4));
+	memcpy(self->mem + 4096, from_guest, sizeof(from_guest));
+	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "shm-read %s 4096 4",
+			     variant->hostmem));
+	EXPECT_STREQ("6d747970", ans);
+}
+
+TEST_HARNESS_MAIN
