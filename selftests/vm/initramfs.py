@@ -145,8 +145,9 @@ def build(kver, build_dir, extra_files=()):
     tooldir = os.path.join(user.build, "tools")
     for t in sorted(os.listdir(tooldir)):
         binaries.append(_copy(os.path.join(tooldir, t), root, "/bin/" + t))
-    # The programs of examples/ (their guest halves run in twoguests).
-    exdir = os.path.join(build_dir, "..", "examples")
+    # The programs of examples/ (their guest halves run in twoguests, an
+    # x86 scenario: the arm64 build has none).
+    exdir = os.path.join(user.build, "examples")
     for t in sorted(os.listdir(exdir)) if os.path.isdir(exdir) else ():
         binaries.append(_copy(os.path.join(exdir, t), root, "/bin/" + t))
     # udev runs IMPORT{program} helpers by name from its own directory:
