@@ -17,7 +17,10 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 B = os.path.join(TOP, "build")
 sys.path.insert(0, os.path.join(TOP, "selftests", "vm"))
-TAP = re.compile(r"^\s*(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip|TODO).*)?$")
+TAP = re.compile(r"^\s*(not ok|ok) \d+ ?(.*?)\s*(#\s*(SKIP|skip|TODO)\b.*)?$")
+# The kselftest harness announces each test ("#  RUN  fixture.name ...")
+# and names no test on a skip's line ("ok 3 # SKIP why").
+RUN = re.compile(r"^#\s+RUN\s+(\S+) \.\.\.")
 
 counts = {"pass": 0, "fail": 0, "skip": 0}
 
@@ -81,8 +84,11 @@ def run_tap_program(name, argv, timeout):
             e.stdout, bytes) else (e.stdout or "")
         out += "\ntimed out after %d s" % timeout
         rc = -1
-    seen, failed, comments = 0, False, []
+    seen, failed, comments, last_run = 0, False, [], "?"
     for ln in out.splitlines():
+        run = RUN.match(ln)
+        if run:
+            last_run = run.group(1)
         m = TAP.match(ln)
         if not m:
             comments = (comments + [ln])[-15:]
@@ -92,7 +98,8 @@ def run_tap_program(name, argv, timeout):
         if m.group(4) and m.group(4).lower() == "skip":
             status = "skip"
         failed |= status == "fail"
-        report(status, "%s:%s" % (name, m.group(2)), "\n".join(comments))
+        report(status, "%s:%s" % (name, m.group(2) or last_run),
+               "\n".join(comments))
         comments = []
     if rc != 0 and not failed:
         report("fail", name, out[-3000:] + "\nexit status %d" % rc)
