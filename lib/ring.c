@@ -230,24 +230,6 @@ IVSHM_EXPORT ssize_t ivshm_region_avail(struct ivshm_region *r)
 
 /* ---- region label ---------------------------------------------------- */
 
-/* 1..31 characters of [A-Za-z0-9._-], and not "." or ".." (a file name). */
-static bool label_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len >= IVSHM_RGN_LABEL_LEN)
-		return false;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		      ch == '-'))
-			return false;
-	}
-	return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
-}
-
 /*
  * Copy the published label into out[IVSHM_RGN_LABEL_LEN] (one read of the
  * shared bytes) and validate the copy; return its length or -errno.
@@ -270,7 +252,7 @@ static int label_read(const struct ivshm_region *r, uint64_t lim, char *out)
 		return -EPROTO;
 	copy_name(out, b->label);
 	nul = memchr(out, 0, IVSHM_RGN_LABEL_LEN);
-	if (!nul || !label_ok(out, (size_t)(nul - out)))
+	if (!nul || !token_ok(out, (size_t)(nul - out)))
 		return -EPROTO;
 	return (int)(nul - out);
 }
@@ -286,7 +268,7 @@ IVSHM_EXPORT int ivshm_region_set_label(struct ivshm_region *r,
 	if (!r || !label)
 		return fail(EINVAL);
 	len = strnlen(label, IVSHM_RGN_LABEL_LEN);
-	if (!label_ok(label, len))
+	if (!token_ok(label, len))
 		return fail(EINVAL);
 	lim = region_check(r);
 	if (lim < 0)

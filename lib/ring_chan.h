@@ -11,11 +11,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "ivshm.h"
 #include "keep_errno.h"
 #include "ring_layout.h"
+#include "ring_region.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
@@ -62,14 +62,6 @@ struct ivshm_chan {
 static inline int fail(int err)
 {
 	return -err;
-}
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ring.c: the peer broke the protocol, or the channel changed under us. */

@@ -49,32 +49,6 @@ struct pdr_snap {
 	char name[IVSHM_PDR_NAME_LEN];
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* 1..31 characters of [A-Za-z0-9._-], not "." or "..": printable as is. */
-static bool name_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len >= IVSHM_PDR_NAME_LEN)
-		return false;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		      ch == '-'))
-			return false;
-	}
-	return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
-}
-
 /*
  * The published directory, checked (offset within the region, magic and
  * geometry); with @create, allocate and publish it if there is none.
@@ -171,7 +145,7 @@ static int ent_read(struct ivshm_pdr_ent *e, struct pdr_snap *s)
 	if (s->name[0] == '\0')
 		return 0;
 	nul = memchr(s->name, 0, IVSHM_PDR_NAME_LEN);
-	if (!nul || !name_ok(s->name, (size_t)(nul - s->name)) ||
+	if (!nul || !token_ok(s->name, (size_t)(nul - s->name)) ||
 	    s->peer_id > IVSHM_PDR_MAX_ID)
 		return -EPROTO;
 	return 1;
@@ -220,7 +194,7 @@ static uint32_t ent_write(struct ivshm_pdr_ent *e, uint32_t seq,
 static int name_unique(struct ivshm_pdr *d, unsigned int self,
 		       const char *name, size_t len)
 {
-	uint64_t deadline = mono_ns() + UNIQUE_NS;
+	uint64_t deadline = now_ns() + UNIQUE_NS;
 	struct pdr_snap s;
 	unsigned int j;
 	int st;
@@ -233,7 +207,7 @@ static int name_unique(struct ivshm_pdr *d, unsigned int self,
 			st = ent_read(&d->ent[j], &s);
 			if (st != 1 || !snap_is(&s, name, len))
 				break;
-			if (j < self || mono_ns() > deadline)
+			if (j < self || now_ns() > deadline)
 				return -EEXIST;
 			sched_yield();
 		}
@@ -279,7 +253,7 @@ IVSHM_EXPORT int ivshm_peer_register(struct ivshm_region *r, const char *name,
 	    (flags & ~IVSHM_PEER_REPLACE))
 		return -EINVAL;
 	len = strnlen(name, IVSHM_PDR_NAME_LEN);
-	if (!name_ok(name, len))
+	if (!token_ok(name, len))
 		return -EINVAL;
 	if (r->peer_slot >= 0)
 		return -EBUSY;
@@ -386,7 +360,7 @@ IVSHM_EXPORT int ivshm_peer_lookup(struct ivshm_region *r, const char *name)
 	if (!r || !name)
 		return -EINVAL;
 	len = strnlen(name, IVSHM_PDR_NAME_LEN);
-	if (!name_ok(name, len))
+	if (!token_ok(name, len))
 		return -EINVAL;
 	lim = region_check(r);
 	if (lim < 0)

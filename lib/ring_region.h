@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ring_layout.h"
 
@@ -33,6 +34,38 @@ static inline struct ivshm_rgn_hdr *rgn(const struct ivshm_region *r)
 static inline uint64_t align_up(uint64_t x, uint64_t a)
 {
 	return (x + a - 1) & ~(a - 1);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+_Static_assert(IVSHM_RGN_LABEL_LEN == IVSHM_PDR_NAME_LEN,
+	       "labels and peer names share one syntax");
+
+/*
+ * A region label or a peer name: 1..31 characters of [A-Za-z0-9._-], not
+ * "." or ".." (usable as a file name, printable as is).
+ */
+static inline bool token_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= IVSHM_RGN_LABEL_LEN)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return false;
+	}
+	return !(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')));
 }
 
 /* Copy a 32-byte name the peer may be rewriting, one load per byte. */
