@@ -147,7 +147,20 @@ def version():
     return _library().ivshm_version().decode()
 
 
-class Device:
+class _Closing:
+    """A handle closed by close(), by a with block, or when collected."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class Device(_Closing):
     """An open target: its shared memory, mapped, and its doorbells."""
 
     def __init__(self, target, vectors=0):
@@ -165,15 +178,6 @@ class Device:
         if self._h:
             self._lib.ivshm_close(self._h)
             self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     @property
     def size(self):
@@ -250,7 +254,7 @@ class Device:
         return Region(self, format)
 
 
-class Region:
+class Region(_Closing):
     """The message-ring region of a device's shared memory."""
 
     def __init__(self, dev, format=False):
@@ -263,15 +267,6 @@ class Region:
         if self._h:
             self.dev._lib.ivshm_region_close(self._h)
             self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     @property
     def label(self):
@@ -352,7 +347,7 @@ class Region:
         return Channel(self, name, flags, None, peer, vector, tx_vector)
 
 
-class Channel:
+class Channel(_Closing):
     """One end of a message channel.
 
     With peer and vector, it sleeps on our doorbell vector and rings the
@@ -390,15 +385,6 @@ class Channel:
         if self._h:
             self._lib.ivshm_chan_close(self._h)
             self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     @property
     def peer(self):
