@@ -5,8 +5,8 @@
  *
  * A doorbell to ourselves (our own peer id) comes back as an MSI-X
  * interrupt; we time ring -> eventfd wake-up with 1 open file, 1,000 and
- * MANY_FILES, in interleaved rounds, and compare medians.  Under TCG the
- * absolute figures mean little; the ratio is what is checked.
+ * MANY_FILES, in interleaved passes, and compare medians within a pass.
+ * Under TCG the absolute figures mean little; the ratio is what is checked.
  */
 #include <sys/resource.h>
 #include <time.h>
@@ -16,6 +16,7 @@
 
 #define MANY_FILES	8000
 #define ROUNDS		3
+#define PASSES		4
 #define SAMPLES		51
 
 static uint64_t now_ns(void)
@@ -107,36 +108,45 @@ static uint64_t cost_with_files(struct __test_metadata *_metadata,
 TEST_F(irq, cost_independent_of_open_files)
 {
 	static int extra[MANY_FILES];
-	uint64_t m1 = 0, m1000 = 0, mmany = 0;
+	double r1000 = 0, rmany = 0;
 	char name[64], path[80];
 
 	ASSERT_EQ(0, vt_find("doorbell", 0, name, sizeof(name), 5000));
 	snprintf(path, sizeof(path), "/dev/%s", name);
 	/* Warm up (first interrupts, page cache of the test), then measure. */
 	ASSERT_NE(0, cost_with_files(_metadata, self, path, 1, extra));
-	/* Interleaved, so that drift in the machine's speed hits all three. */
-	for (int k = 0; k < 3; k++) {
+	/*
+	 * Each pass measures 1 file, 1000 and MANY_FILES back to back and
+	 * takes their ratios, so that a slow spell of the machine (other
+	 * guests, the host's own load) hits a ratio's two sides alike; the
+	 * best ratio over the passes is the one a load spike did not inflate.
+	 * Best-of-medians per count, taken from different passes, made a
+	 * bounded handler look x1.51 on a loaded host.
+	 */
+	for (int k = 0; k < PASSES; k++) {
 		uint64_t a = cost_with_files(_metadata, self, path, 1, extra);
 		uint64_t b = cost_with_files(_metadata, self, path, 1000, extra);
 		uint64_t c = cost_with_files(_metadata, self, path, MANY_FILES,
 					     extra);
 
 		ASSERT_TRUE(a && b && c);
-		m1 = k ? (a < m1 ? a : m1) : a;
-		m1000 = k ? (b < m1000 ? b : m1000) : b;
-		mmany = k ? (c < mmany ? c : mmany) : c;
+		ksft_print_msg("pass %d: %llu ns with 1 file, %llu with 1000, %llu with %d\n",
+			       k, (unsigned long long)a, (unsigned long long)b,
+			       (unsigned long long)c, MANY_FILES);
+		if (!k || (double)b / a < r1000)
+			r1000 = (double)b / a;
+		if (!k || (double)c / a < rmany)
+			rmany = (double)c / a;
 	}
-	ksft_print_msg("ring->eventfd (best of 3 medians): %llu ns with 1 file, %llu ns with 1000 (x%.2f), %llu ns with %d (x%.2f)\n",
-		       (unsigned long long)m1, (unsigned long long)m1000,
-		       (double)m1000 / m1, (unsigned long long)mmany,
-		       MANY_FILES, (double)mmany / m1);
+	ksft_print_msg("ring->eventfd, best ratio to 1 file: x%.2f with 1000, x%.2f with %d\n",
+		       r1000, rmany, MANY_FILES);
 	/*
 	 * Bounded work: close to the 1-file figure even with many files
 	 * open.  A handler that walks open files made it x13.9 at MANY_FILES
 	 * (6.12 under TCG); a debug kernel's bookkeeping of 8000 more files
-	 * (KASAN, kmemleak) alone made it x1.27.
+	 * (KASAN, kmemleak) alone made it x1.27.  x2 lies well between.
 	 */
-	EXPECT_LE(mmany, m1 + m1 / 2);
+	EXPECT_LE(rmany, 2.0);
 }
 
 TEST_F(irq, bindings_capped_per_vector)
