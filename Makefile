@@ -43,7 +43,7 @@ WARN	:= -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes
 CFLAGS	?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread \
 	-I$(TOP)/include -I$(TOP)/lib
-KSFT_CFLAGS := -isystem $(B)/ksrc/tools/testing/selftests -I$(TOP)/include/uapi -Wno-unused-parameter -Wno-missing-prototypes -Wno-format-truncation
+KSFT_CFLAGS := -isystem $(B)/ksrc/tools/testing/selftests -isystem $(B)/ksrc/include/uapi -I$(TOP)/include/uapi -Wno-unused-parameter -Wno-missing-prototypes -Wno-format-truncation
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(B)/lib/obj/%.o,$(LIB_SRCS))

@@ -74,6 +74,7 @@ static int ivshm_release(struct inode *inode, struct file *filp)
 #define IVSHM_INFO_MINSZ	offsetofend(struct ivshm_info, abi_version)
 #define IVSHM_EVENTFDS_MINSZ	offsetofend(struct ivshm_eventfds, count)
 #define IVSHM_DOORBELL_MINSZ	offsetofend(struct ivshm_doorbell, vector)
+#define IVSHM_DMABUF_MINSZ	offsetofend(struct ivshm_dmabuf, length)
 
 /*
  * Copy an argsz-led structure in: the caller passes at least @minsz and at
@@ -188,6 +189,33 @@ static long ivshm_ioctl_ring(struct file *filp, void __user *uarg)
 	return ivshm_ring_doorbell(idev, db.peer, db.vector);
 }
 
+/* Exporters may be written to by importers: read and write access. */
+static long ivshm_ioctl_export_dmabuf(struct file *filp, void __user *uarg)
+{
+	struct ivshm_file *f = filp->private_data;
+	struct ivshm_device *idev = f->idev;
+	struct ivshm_dmabuf arg;
+	u32 argsz;
+	int ret;
+
+	if ((filp->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EBADF;
+	ret = ivshm_copy_arg(&arg, sizeof(arg), IVSHM_DMABUF_MINSZ, uarg,
+			     &argsz);
+	if (ret)
+		return ret;
+	if (arg.flags & ~IVSHM_DMABUF_CLOEXEC)
+		return -EINVAL;
+	if (!arg.length || !PAGE_ALIGNED(arg.offset) ||
+	    !PAGE_ALIGNED(arg.length) || arg.offset >= idev->shm_size ||
+	    arg.length > idev->shm_size - arg.offset)
+		return -EINVAL;
+	return ivshm_dmabuf_export(idev, arg.offset >> PAGE_SHIFT,
+				   arg.length >> PAGE_SHIFT,
+				   arg.flags & IVSHM_DMABUF_CLOEXEC);
+}
+
 /*
  * Each call copies in, then checks liveness and acts inside a short
  * section that touches no user memory, then copies out (see ivshm.h).
@@ -204,6 +232,8 @@ static long ivshm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return ivshm_ioctl_set_eventfds(filp, uarg);
 	case IVSHM_RING:
 		return ivshm_ioctl_ring(filp, uarg);
+	case IVSHM_EXPORT_DMABUF:
+		return ivshm_ioctl_export_dmabuf(filp, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -53,6 +53,13 @@
  * and map_mode only test it for NULL, and a stale answer in mmap only picks
  * the new mapping's flags (its faults find the device dead).
  *
+ * An exported dma-buf (dmabuf.c) holds a reference on the pages (struct
+ * ivshm_pages, a kref: the device's plus one per export), taken inside a
+ * liveness read section that found the device alive, so never after
+ * remove dropped the device's; the last reference tears the pages down.
+ * Its mappings live on a file of the device's address_space, which holds
+ * the device, so remove's zap reaches them and their faults find @dead.
+ *
  * Order (outer first): mmap_lock -> srcu read section (fault, mmap);
  * read_lock -> mmap_lock (read's copy out may fault); bind_lock is taken
  * with no other lock of ours held.  Remove takes none of them while it
@@ -144,6 +151,8 @@ extern const struct file_operations ivshm_fops;
 
 /* mmap.c */
 int ivshm_mmap(struct file *filp, struct vm_area_struct *vma);
+int ivshm_mmap_vma(struct ivshm_device *idev, struct vm_area_struct *vma);
+struct file *ivshm_map_file(struct ivshm_device *idev);
 int ivshm_inode_get(struct ivshm_device *idev);
 void ivshm_inode_put(struct ivshm_device *idev);
 void ivshm_revoke_mappings(struct ivshm_device *idev);
@@ -151,6 +160,12 @@ void ivshm_revoke_mappings(struct ivshm_device *idev);
 /* pages.c */
 int ivshm_pages_add(struct ivshm_device *idev);
 void ivshm_pages_remove(struct ivshm_device *idev);
+struct dev_pagemap *ivshm_pages_get(struct ivshm_device *idev);
+void ivshm_pages_put(struct dev_pagemap *pgmap);
+
+/* dmabuf.c */
+int ivshm_dmabuf_export(struct ivshm_device *idev, pgoff_t pgoff,
+			unsigned long npages, bool cloexec);
 
 /* place.c */
 void ivshm_place_bar2(struct pci_dev *pdev);

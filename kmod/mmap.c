@@ -10,10 +10,14 @@
  * are only inserted by the fault handler inside a liveness read section
  * (srcu_read_lock) after checking that the device is alive; remove marks it
  * dead and waits for those sections to end before zapping, so no page can
- * be inserted after the zap.
+ * be inserted after the zap.  Mappings of an exported dma-buf (dmabuf.c)
+ * are made on a file of that same address_space (ivshm_map_file), so the
+ * zap revokes them too.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sizes.h>
@@ -98,8 +102,7 @@ static vm_fault_t ivshm_insert(struct ivshm_device *idev,
 static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct ivshm_file *f = vma->vm_private_data;
-	struct ivshm_device *idev = f->idev;
+	struct ivshm_device *idev = vma->vm_private_data;
 	unsigned long start, end, addr, pfn;
 	vm_fault_t ret = VM_FAULT_NOPAGE;
 	int idx;
@@ -140,10 +143,12 @@ static const struct vm_operations_struct ivshm_vm_ops = {
 	.fault = ivshm_vm_fault,
 };
 
-int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
+/*
+ * Sets up @vma, whose vm_pgoff is a page offset into BAR2, for the device
+ * node's mmap and a dma-buf's.  The vma's file keeps @idev in memory.
+ */
+int ivshm_mmap_vma(struct ivshm_device *idev, struct vm_area_struct *vma)
 {
-	struct ivshm_file *f = filp->private_data;
-	struct ivshm_device *idev = f->idev;
 	unsigned long npages = vma_pages(vma);
 	u64 total = idev->shm_size >> PAGE_SHIFT;
 
@@ -170,7 +175,55 @@ int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
 		ivshm_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 				   VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
-	vma->vm_private_data = f;
+	vma->vm_private_data = idev;
 	vma->vm_ops = &ivshm_vm_ops;
 	return 0;
+}
+
+int ivshm_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct ivshm_file *f = filp->private_data;
+
+	return ivshm_mmap_vma(f->idev, vma);
+}
+
+static int ivshm_map_file_release(struct inode *inode, struct file *filp)
+{
+	struct ivshm_device *idev = filp->private_data;
+
+	put_device(&idev->dev);
+	return 0;
+}
+
+static const struct file_operations ivshm_map_file_fops = {
+	.owner = THIS_MODULE,
+	.release = ivshm_map_file_release,
+};
+
+/*
+ * A file on the device's address_space, for mappings made through another
+ * file (a dma-buf's): they take it as their vm_file, so the zap of remove
+ * finds them with the device node's.  It holds the device in memory.
+ */
+struct file *ivshm_map_file(struct ivshm_device *idev)
+{
+	struct file *filp;
+
+	/*
+	 * The final fput() drops a reference on the module of the file's
+	 * fops, which alloc_file_pseudo() does not take: take it here.  The
+	 * caller's own file pins the module, so this cannot fail.
+	 */
+	__module_get(THIS_MODULE);
+	ihold(idev->inode);
+	filp = alloc_file_pseudo(idev->inode, ivshm_mnt, "ivshm-map", O_RDWR,
+				 &ivshm_map_file_fops);
+	if (IS_ERR(filp)) {
+		iput(idev->inode);
+		module_put(THIS_MODULE);
+		return filp;
+	}
+	get_device(&idev->dev);
+	filp->private_data = idev;
+	return filp;
 }

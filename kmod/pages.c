@@ -17,10 +17,12 @@
  *
  * Pins outlive mappings: a pinned page stays referenced after remove has
  * zapped every user mapping.  Its struct page must then outlive the device,
- * or the last unpin would write to a freed memmap, so remove tears the
- * pages down only when none is referenced, and otherwise leaves them (and
- * the range) in place for good, with a warning.
+ * or the last unpin would write to a freed memmap, so the pages are torn
+ * down only when none is referenced, and otherwise left (with the range)
+ * in place for good, with a warning.  Exported dma-bufs hold the pages
+ * too (ivshm_pages_get), so that teardown waits for the last of them.
  */
+#include <linux/kref.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -34,9 +36,20 @@ MODULE_PARM_DESC(struct_pages,
 		 "Give BAR2 struct pages, so that its mappings can be pinned for I/O (O_DIRECT, io_uring); costs 16 MiB of RAM per GiB of BAR2 (default: off)");
 
 #if IS_ENABLED(CONFIG_ZONE_DEVICE)
+/*
+ * The pages live until the device is removed and every dma-buf exported
+ * from them (dmabuf.c) is released: an importer's scatterlist points at
+ * them until it unmaps its attachment, which may be long after remove.
+ */
+struct ivshm_pages {
+	struct dev_pagemap pgmap;
+	struct kref ref;		/* the device's, one per export */
+};
+
 int ivshm_pages_add(struct ivshm_device *idev)
 {
 	struct device *dev = &idev->pdev->dev;
+	struct ivshm_pages *p;
 	struct dev_pagemap *pgmap;
 	void *addr;
 
@@ -51,16 +64,18 @@ int ivshm_pages_add(struct ivshm_device *idev)
 		return -EBUSY;
 	}
 
-	pgmap = kzalloc(sizeof(*pgmap), GFP_KERNEL);
-	if (!pgmap)
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
 		return -ENOMEM;
+	kref_init(&p->ref);
+	pgmap = &p->pgmap;
 	pgmap->type = MEMORY_DEVICE_GENERIC;
 	pgmap->range.start = idev->shm_phys;
 	pgmap->range.end = idev->shm_phys + idev->shm_size - 1;
 	pgmap->nr_range = 1;
 	addr = memremap_pages(pgmap, dev_to_node(dev));
 	if (IS_ERR(addr)) {
-		kfree(pgmap);
+		kfree(p);
 		return PTR_ERR(addr);
 	}
 	idev->pgmap = pgmap;
@@ -69,33 +84,69 @@ int ivshm_pages_add(struct ivshm_device *idev)
 }
 
 /*
- * After every user mapping is zapped.  A generic ZONE_DEVICE page holds one
- * reference of its own; any other is a pin or a page being unmapped.
+ * The last reference: every user mapping is zapped and every export gone.
+ * A generic ZONE_DEVICE page holds one reference of its own; any other is
+ * a pin or a page being unmapped.
  */
-void ivshm_pages_remove(struct ivshm_device *idev)
+static void ivshm_pages_release(struct kref *ref)
 {
-	unsigned long pfn = PHYS_PFN(idev->shm_phys);
-	unsigned long n = idev->shm_size >> PAGE_SHIFT, i, busy = 0;
+	struct ivshm_pages *p = container_of(ref, struct ivshm_pages, ref);
+	struct range *r = &p->pgmap.range;
+	unsigned long pfn, busy = 0;
+
+	for (pfn = PHYS_PFN(r->start); pfn <= PHYS_PFN(r->end); pfn++)
+		busy += page_ref_count(pfn_to_page(pfn)) != 1;
+	if (busy) {
+		pr_warn("ivshm: %lu pages of a removed BAR2 at %#llx are still referenced (pinned I/O): keeping their struct pages, the range stays reserved\n",
+			busy, r->start);
+		return;
+	}
+	memunmap_pages(&p->pgmap);
+	kfree(p);
+}
+
+/* Inside a liveness read section that found the device alive. */
+struct dev_pagemap *ivshm_pages_get(struct ivshm_device *idev)
+{
+	struct ivshm_pages *p;
 
 	if (!idev->pgmap)
+		return NULL;
+	p = container_of(idev->pgmap, struct ivshm_pages, pgmap);
+	kref_get(&p->ref);
+	return idev->pgmap;
+}
+
+void ivshm_pages_put(struct dev_pagemap *pgmap)
+{
+	kref_put(&container_of(pgmap, struct ivshm_pages, pgmap)->ref,
+		 ivshm_pages_release);
+}
+
+/* After every user mapping is zapped. */
+void ivshm_pages_remove(struct ivshm_device *idev)
+{
+	struct dev_pagemap *pgmap = idev->pgmap;
+
+	if (!pgmap)
 		return;
-	for (i = 0; i < n; i++)
-		busy += page_ref_count(pfn_to_page(pfn + i)) != 1;
-	if (busy) {
-		dev_warn(&idev->pdev->dev,
-			 "%lu pages of BAR2 are still referenced (pinned I/O): keeping their struct pages, the range stays reserved\n",
-			 busy);
-	} else {
-		memunmap_pages(idev->pgmap);
-		kfree(idev->pgmap);
-	}
 	idev->pgmap = NULL;
 	idev->shm_kaddr = NULL;
+	ivshm_pages_put(pgmap);
 }
 #else
 int ivshm_pages_add(struct ivshm_device *idev)
 {
 	return struct_pages ? -EOPNOTSUPP : -EPERM;
+}
+
+struct dev_pagemap *ivshm_pages_get(struct ivshm_device *idev)
+{
+	return NULL;
+}
+
+void ivshm_pages_put(struct dev_pagemap *pgmap)
+{
 }
 
 void ivshm_pages_remove(struct ivshm_device *idev)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Install what ivshm needs, then extract the few kernel-tree files we use
-# (kselftest harness, checkpatch) from Debian's linux-source-6.1 into
+# (kselftest harness, checkpatch, DRM's uapi for driver_dmabuf) from Debian's linux-source-6.1 into
 # build/ksrc.  Idempotent and quiet when all is there.
 #
 #   deps.sh           build dependencies only (plain "make"): compilers,
@@ -92,16 +92,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -f "$out/.done" ]; then
+# The stamp lists the files, so that a new one is extracted into an old tree.
+ksrc_files=(tools/testing/selftests/kselftest.h
+	    tools/testing/selftests/kselftest_harness.h
+	    scripts/checkpatch.pl scripts/spelling.txt
+	    scripts/const_structs.checkpatch
+	    include/uapi/drm/drm.h include/uapi/drm/drm_mode.h)
+if [ "$(cat "$out/.done" 2>/dev/null)" != "${ksrc_files[*]}" ]; then
 	tarball=$(ls /usr/src/linux-source-6.1.tar.* | head -n1)
 	rm -rf "$out"
 	mkdir -p "$out"
-	echo "deps: extracting kselftest harness and checkpatch from $tarball"
+	echo "deps: extracting kselftest harness, checkpatch and DRM's uapi from $tarball"
 	tar -xf "$tarball" -C "$out" --strip-components=1 \
-		linux-source-6.1/tools/testing/selftests/kselftest.h \
-		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
-		linux-source-6.1/scripts/checkpatch.pl \
-		linux-source-6.1/scripts/spelling.txt \
-		linux-source-6.1/scripts/const_structs.checkpatch
-	touch "$out/.done"
+		"${ksrc_files[@]/#/linux-source-6.1/}"
+	echo "${ksrc_files[*]}" > "$out/.done"
 fi

@@ -4,7 +4,9 @@
 Contents: busybox-static, /init (selftests/vm/init.sh), our module under
 /lib/modules/KVER/extra with a depmod index so udev autoloads it, the
 in-guest test programs and every shared library they load, systemd-udevd
-with the kernel's driver-loading rule and our udev/ rules.
+with the kernel's driver-loading rule and our udev/ rules, and the kernel
+modules of GUEST_MODULES with their dependencies (uncompressed, for
+busybox's modprobe) where the kernel has them as modules.
 
 For an arm64 kernel (vm.Kernel.arch), the same from arm64 builds: our
 programs from BUILD/arm64 (mk/arm64.mk), busybox, udev and the shared
@@ -22,6 +24,46 @@ import vm
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 UDEVD = "/lib/systemd/systemd-udevd"
 UDEVADM = "/bin/udevadm"
+
+
+# What driver tests load with modprobe: vgem imports our dma-bufs
+# (driver_dmabuf), virtio-blk gives O_DIRECT a disk (driver_pages).
+GUEST_MODULES = ("vgem", "virtio_blk", "virtio_pci")
+
+
+def _copy_modules(moddir, root, kver, names):
+    """Copy the modules names and what they depend on from moddir, as
+    modules.dep lists them; names the kernel has built in (or lacks) are
+    skipped."""
+    deps = {}
+    try:
+        with open(os.path.join(moddir, "modules.dep")) as f:
+            for line in f:
+                path, _, rest = line.partition(":")
+                deps[path] = rest.split()
+    except FileNotFoundError:
+        return
+    by_name = {re.sub(r"\.ko(\.[a-z]+)?$", "", os.path.basename(p))
+               .replace("-", "_"): p for p in deps}
+    todo = [by_name[n] for n in names if n in by_name]
+    done = set()
+    while todo:
+        path = todo.pop()
+        if path in done:
+            continue
+        done.add(path)
+        todo.extend(deps[path])
+        dst = os.path.join(root, "lib/modules", kver,
+                           re.sub(r"\.ko\.[a-z]+$", ".ko", path))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        src = os.path.join(moddir, path)
+        if path.endswith(".ko"):
+            shutil.copy2(src, dst)
+            continue
+        tool = {".xz": "xz", ".zst": "zstd", ".gz": "gzip"}[
+            os.path.splitext(path)[1]]
+        with open(dst, "wb") as out:
+            subprocess.run([tool, "-dc", src], stdout=out, check=True)
 
 
 def _copy(src, root, dst=None):
@@ -116,6 +158,7 @@ def build(kver, build_dir, extra_files=()):
         src = os.path.join(kernel.moddir, f)
         if os.path.exists(src):
             _copy(src, root, "/lib/modules/%s/%s" % (kver, f))
+    _copy_modules(kernel.moddir, root, kver, GUEST_MODULES)
     subprocess.run(["depmod", "-b", root, kver], check=True)
 
     binaries = [_copy(user.path(UDEVADM), root, UDEVADM)]

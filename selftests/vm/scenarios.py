@@ -434,11 +434,42 @@ def memtype(kver, initrd, workdir, prefix):
         vm.cleanup(reversed(objs))
 
 
+def dmabuf(kver, initrd, workdir, prefix):
+    """dma-buf export (driver_dmabuf), with struct pages: a 16 MiB plain
+    device behind a PCIe root port, unplugged and re-plugged, and a 1 MiB
+    one, too small for struct pages."""
+    objs = []
+    try:
+        big = vm.PlainShm("dmabuf16m", 16 << 20)
+        small = vm.PlainShm("dmabuf1m", 1 << 20)
+        objs += [big, small]
+        plugs = itertools.count()
+
+        def replug():
+            tag = str(next(plugs))
+            return {"object": {"qom-type": "memory-backend-file",
+                               "id": "hm-plain0-" + tag, "size": big.size,
+                               "share": True, "mem-path": big.path},
+                    "device": {"driver": "ivshmem-plain", "id": "plain0",
+                               "memdev": "hm-plain0-" + tag, "bus": "rp0"}}
+
+        devs = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
+                vm.plain_dev("plain0", big, bus="rp0"),
+                vm.plain_dev("small", small)]
+        g = vm.Guest("dmabuf", kver, initrd, workdir, devs,
+                     ["driver_dmabuf"], append="ivshm.struct_pages=1")
+        objs.append(g)
+        req = vm.Requests({"big": big}, None, {"plain0": replug})
+        return vm.run_guests([g], req, prefix, 180)
+    finally:
+        vm.cleanup(reversed(objs))
+
+
 ALL = {"basic": basic, "nomsi": nomsi, "hotplug": hotplug,
        "removal": removal, "unplug": unplug,
        "twoguests": twoguests, "rings": rings,
        "peers": peers, "bigbar": bigbar, "fuzz": fuzz,
-       "memtype": memtype}
+       "memtype": memtype, "dmabuf": dmabuf}
 # The arm64 lane's scenarios (TCG emulates arm64 on x86 several times
 # slower: the few that cover the issue), and those it alone runs.
 ARM64 = ["basic", "hotplug", "rings", "mixed"]

@@ -11,6 +11,8 @@
  *           when it cannot map write-back at all).
  *           After the device is removed, accesses raise SIGBUS.
  *  ioctl(2) the calls below; unknown commands fail with ENOTTY.
+ *           IVSHM_EXPORT_DMABUF makes a range a dma-buf, with the same
+ *           mapping and revocation rules.
  *  poll(2)  EPOLLIN when a vector fired since this file last read(2) it;
  *           EPOLLHUP | EPOLLERR once the device is gone.  A device without
  *           interrupts (plain, or MSI-X unavailable) polls as 0 while it
@@ -133,6 +135,42 @@ struct ivshm_doorbell {
 };
 
 #define IVSHM_RING		_IO(IVSHM_TYPE, IVSHM_BASE + 2)
+
+/**
+ * IVSHM_EXPORT_DMABUF - _IO(IVSHM_TYPE, IVSHM_BASE + 3), struct ivshm_dmabuf
+ *
+ * Exports the page-aligned range [offset, offset + length) of the shared
+ * memory as a dma-buf, and returns its file descriptor.  Other drivers
+ * import it (DRM PRIME, V4L2, ...); mmap(2) of the fd (MAP_SHARED) maps
+ * the range write-back, as mmap of the device does.  Needs BAR2's struct
+ * pages (sysfs map_mode "pages", module parameter struct_pages=1) and a
+ * file open for reading and writing.
+ *
+ * The dma-buf holds the device, not the file: it outlives the file's
+ * close.  On removal of the device its CPU mappings are revoked as the
+ * device's are (SIGBUS), mmap(2) of it fails with ENODEV, and importers
+ * that map it anew get ENODEV.  The memory's struct pages outlive every
+ * export, so an importer's mapping made before the removal never points
+ * at freed kernel memory; what a device importer's DMA to the removed
+ * range reaches is up to the platform.
+ *
+ * flags: IVSHM_DMABUF_CLOEXEC sets close-on-exec on the new fd.
+ * Errors: EBADF (file not open for both reading and writing); EFAULT;
+ * EINVAL (argsz, flags, offset or length not page-aligned, length 0,
+ * range past the shared memory); E2BIG (non-zero bytes past the known
+ * structure, argsz above a page); EOPNOTSUPP (no struct pages); ENODEV
+ * (removed); EMFILE, ENFILE, ENOMEM.
+ */
+struct ivshm_dmabuf {
+	__u32 argsz;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+};
+
+#define IVSHM_DMABUF_CLOEXEC	0x1
+
+#define IVSHM_EXPORT_DMABUF	_IO(IVSHM_TYPE, IVSHM_BASE + 3)
 
 /* The record read(2) returns: vector fired count times since last read. */
 struct ivshm_event {
