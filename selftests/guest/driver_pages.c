@@ -3,13 +3,15 @@
  * Scenario "memtype": BAR2 has struct pages (sysfs map_mode "pages"), so
  * the kernel can pin the shared memory for I/O: vmsplice,
  * process_vm_readv/writev and io_uring fixed buffers work on a mapping of
- * it, and the bytes they move are the host's.  A raw PFN mapping fails
- * them all with EFAULT.
+ * it, and O_DIRECT moves a virtio-blk disk's blocks straight to and from
+ * it; the bytes they move are the host's.  A raw PFN mapping fails them
+ * all with EFAULT.
  * (6.1's io_uring refuses fixed buffers in any file mapping but shmem's,
  * pages or not: that test is skipped there.)
  */
 #include <liburing.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "kselftest_harness.h"
@@ -167,6 +169,61 @@ TEST_F(pages, io_uring_read_fixed)
 		 (unsigned char)((FILE_LEN - 2) * 7 + 3),
 		 (unsigned char)((FILE_LEN - 1) * 7 + 3));
 	EXPECT_STREQ((char *)data, ans);
+}
+
+/* The scenario's disk holds byte (i * 13 + 5) at offset i. */
+static unsigned char disk_byte(unsigned long i)
+{
+	return (unsigned char)(i * 13 + 5);
+}
+
+/*
+ * O_DIRECT pins the user buffer (GUP) and the disk's DMA goes straight to
+ * and from the shared memory: no page cache copy on the way.
+ */
+TEST_F(pages, o_direct_virtio_blk)
+{
+	const unsigned int off = 2u << 20, len = 64u << 10;
+	const unsigned long disk_out = 1u << 20;
+	char ans[64], want[64];
+	unsigned int i;
+	struct stat st;
+	int disk = -1;
+
+	for (i = 0; i < 50 && stat("/dev/vda", &st); i++)
+		usleep(100000);
+	disk = open("/dev/vda", O_RDWR | O_DIRECT);
+	ASSERT_LE(0, disk) TH_LOG("/dev/vda: %s", strerror(errno));
+
+	/* Disk -> shared memory. */
+	memset(self->mem + off, 0, len);
+	ASSERT_EQ(len, pread(disk, self->mem + off, len, 0))
+		TH_LOG("O_DIRECT read into the mapping: %s", strerror(errno));
+	for (i = 0; i < len; i++)
+		if (self->mem[off + i] != disk_byte(i))
+			break;
+	EXPECT_EQ(len, i) TH_LOG("byte %u differs", i);
+	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "shm-read plain4m %u 4",
+			     off + len - 4));
+	snprintf(want, sizeof(want), "%02x%02x%02x%02x", disk_byte(len - 4),
+		 disk_byte(len - 3), disk_byte(len - 2), disk_byte(len - 1));
+	EXPECT_STREQ(want, ans);
+
+	/* Shared memory -> disk: the host reads the disk file. */
+	for (i = 0; i < len; i++)
+		self->mem[off + i] = (unsigned char)(i * 3 + 1);
+	ASSERT_EQ(len, pwrite(disk, self->mem + off, len, disk_out))
+		TH_LOG("O_DIRECT write from the mapping: %s", strerror(errno));
+	EXPECT_EQ(0, fsync(disk));
+	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "shm-read disk %lu 4",
+			     disk_out + len - 4));
+	snprintf(want, sizeof(want), "%02x%02x%02x%02x",
+		 (unsigned char)((len - 4) * 3 + 1),
+		 (unsigned char)((len - 3) * 3 + 1),
+		 (unsigned char)((len - 2) * 3 + 1),
+		 (unsigned char)((len - 1) * 3 + 1));
+	EXPECT_STREQ(want, ans);
+	close(disk);
 }
 
 TEST_HARNESS_MAIN

@@ -394,7 +394,7 @@ def memtype(kver, initrd, workdir, prefix):
     one of 8 MiB behind a PCIe root port: user mappings are write-back on
     -M q35 and on -M pc (two guests at once, on the same memory); on pc,
     with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
-    for I/O (driver_pages)."""
+    for I/O (driver_pages), O_DIRECT on a virtio-blk disk included."""
     objs = []
     try:
         mems, common = {}, []
@@ -414,13 +414,20 @@ def memtype(kver, initrd, workdir, prefix):
         rp = vm.PlainShm("rp8m", 8 << 20)
         objs.append(rp)
         mems["rp8m"] = rp
+        # A virtio-blk disk for O_DIRECT, the pattern driver_pages expects.
+        disk = vm.PlainShm("disk", 2 << 20)
+        objs.append(disk)
+        mems["disk"] = disk
+        disk.shm[:] = bytes((i * 13 + 5) & 0xff for i in range(disk.size))
+        pc_only = [["-drive", "file=%s,format=raw,if=none,id=disk0"
+                    % disk.path, "-device", "virtio-blk-pci,drive=disk0"]]
         q35_only = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
                     vm.plain_dev("rp8m", rp, bus="rp0")]
         guests = []
         # q35 maps raw PFNs (the default), pc struct pages.
         for machine, extra, tests, append in (
                 ("q35", q35_only, ["driver_memtype"], ""),
-                ("pc", [], ["driver_memtype", "driver_pages"],
+                ("pc", pc_only, ["driver_memtype", "driver_pages"],
                  " ivshm.struct_pages=1")):
             g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
                          common + extra, tests,
