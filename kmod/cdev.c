@@ -388,5 +388,8 @@ const struct file_operations ivshm_fops = {
 	.unlocked_ioctl = ivshm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = ivshm_mmap,
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	.get_unmapped_area = ivshm_get_unmapped_area,
+#endif
 	.llseek = noop_llseek,
 };

@@ -99,6 +99,9 @@ struct ivshm_vector {
 	unsigned int nbindings;		/* under bind_lock */
 };
 
+/* struct ivshm_device.faults: page faults on BAR2 mappings, by entry size. */
+enum { IVSHM_FAULT_PTE, IVSHM_FAULT_PMD, IVSHM_FAULT_PUD, IVSHM_FAULT_KINDS };
+
 /* One per bound PCI function; see the locking rules above. */
 struct ivshm_device {
 	struct device dev;
@@ -115,6 +118,7 @@ struct ivshm_device {
 	void *shm_kaddr;		/* holds the write-back reservation */
 	struct dev_pagemap *pgmap;	/* BAR2's struct pages, or NULL */
 	struct inode *inode;		/* address_space shared by all opens */
+	atomic64_t faults[IVSHM_FAULT_KINDS];	/* sysfs "faults" */
 
 	u32 peer_id;
 	u8 revision;
@@ -152,6 +156,11 @@ extern const struct file_operations ivshm_fops;
 /* mmap.c */
 int ivshm_mmap(struct file *filp, struct vm_area_struct *vma);
 int ivshm_mmap_vma(struct ivshm_device *idev, struct vm_area_struct *vma);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+unsigned long ivshm_get_unmapped_area(struct file *filp, unsigned long addr,
+				      unsigned long len, unsigned long pgoff,
+				      unsigned long flags);
+#endif
 struct file *ivshm_map_file(struct ivshm_device *idev);
 int ivshm_inode_get(struct ivshm_device *idev);
 void ivshm_inode_put(struct ivshm_device *idev);

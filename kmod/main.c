@@ -81,6 +81,22 @@ static ssize_t map_mode_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(map_mode);
 
+/*
+ * Page faults on mappings of BAR2 since probe: "PTE PMD PUD", those that
+ * mapped 4 KiB pages (a 2 MiB block of them each), 2 MiB and 1 GiB entries.
+ */
+static ssize_t faults_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct ivshm_device *idev = to_ivshm_device(dev);
+
+	return sysfs_emit(buf, "%lld %lld %lld\n",
+			  (long long)atomic64_read(&idev->faults[IVSHM_FAULT_PTE]),
+			  (long long)atomic64_read(&idev->faults[IVSHM_FAULT_PMD]),
+			  (long long)atomic64_read(&idev->faults[IVSHM_FAULT_PUD]));
+}
+static DEVICE_ATTR_RO(faults);
+
 static struct attribute *ivshm_attrs[] = {
 	&dev_attr_size.attr,
 	&dev_attr_peer_id.attr,
@@ -89,6 +105,7 @@ static struct attribute *ivshm_attrs[] = {
 	&dev_attr_irq_mode.attr,
 	&dev_attr_revision.attr,
 	&dev_attr_map_mode.attr,
+	&dev_attr_faults.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(ivshm);

@@ -19,6 +19,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/pfn_t.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sizes.h>
 
@@ -124,6 +125,7 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 	pfn = PHYS_PFN(idev->shm_phys) + vma->vm_pgoff +
 	      PHYS_PFN(start - vma->vm_start);
 
+	atomic64_inc(&idev->faults[IVSHM_FAULT_PTE]);
 	for (addr = start; addr < end; addr += PAGE_SIZE, pfn++) {
 		vm_fault_t r = ivshm_insert(idev, vma, addr, pfn);
 
@@ -139,8 +141,79 @@ out:
 	return ret;
 }
 
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+static bool huge_mappings = true;
+module_param(huge_mappings, bool, 0644);
+MODULE_PARM_DESC(huge_mappings,
+		 "Map BAR2 with 2 MiB and 1 GiB entries where the mapping and BAR2 are both aligned (default: on)");
+
+/*
+ * One 2 MiB (PMD) or 1 GiB (PUD) entry for an aligned block of BAR2: one
+ * TLB entry instead of 512 or 262144.  Only for raw PFN mappings: these
+ * kernels mark huge PFN entries special, so that GUP-fast and zapping
+ * never look for struct pages there (6.1 has no such bit: it never calls
+ * this).  Mappings with struct pages stay 4 KiB: a huge entry for
+ * ZONE_DEVICE pages is a devmap entry, which GUP treats as DAX memory.
+ * Anything else falls back to ivshm_vm_fault(); remove's zap takes huge
+ * entries with the rest.
+ */
+static vm_fault_t ivshm_vm_huge_fault(struct vm_fault *vmf,
+				      unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ivshm_device *idev = vma->vm_private_data;
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	phys_addr_t phys;
+	pfn_t pfn;
+	int idx;
+
+	if (!READ_ONCE(huge_mappings) || idev->pgmap ||
+	    addr < vma->vm_start || addr + size > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	phys = idev->shm_phys +
+	       ((vma->vm_pgoff << PAGE_SHIFT) + (addr - vma->vm_start));
+	if (!IS_ALIGNED(phys, size))
+		return VM_FAULT_FALLBACK;
+	pfn = __pfn_to_pfn_t(PHYS_PFN(phys), PFN_DEV);
+
+	idx = srcu_read_lock(&idev->srcu);
+	if (!ivshm_alive(idev)) {
+		ret = VM_FAULT_SIGBUS;
+	} else if (order == PMD_ORDER) {
+		ret = vmf_insert_pfn_pmd(vmf, pfn, write);
+		atomic64_inc(&idev->faults[IVSHM_FAULT_PMD]);
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	} else if (order == PUD_ORDER) {
+		ret = vmf_insert_pfn_pud(vmf, pfn, write);
+		atomic64_inc(&idev->faults[IVSHM_FAULT_PUD]);
+#endif
+	}
+	srcu_read_unlock(&idev->srcu, idx);
+	return ret;
+}
+
+/*
+ * Place device mappings so that 2 MiB blocks of the mapping and of BAR2
+ * coincide (BAR2 is aligned to its size): then every aligned block can
+ * take a PMD entry.  1 GiB entries need a 1 GiB-aligned address, which
+ * the caller chooses.
+ */
+unsigned long ivshm_get_unmapped_area(struct file *filp, unsigned long addr,
+				      unsigned long len, unsigned long pgoff,
+				      unsigned long flags)
+{
+	return thp_get_unmapped_area(filp, addr, len, pgoff, flags);
+}
+#endif
+
 static const struct vm_operations_struct ivshm_vm_ops = {
 	.fault = ivshm_vm_fault,
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	.huge_fault = ivshm_vm_huge_fault,
+#endif
 };
 
 /*

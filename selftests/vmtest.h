@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/ivshm.h>
@@ -199,6 +200,32 @@ static inline void vt_hex(char *out, const unsigned char *p, size_t n)
 	for (i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", p[i]);
 	out[2 * n] = 0;
+}
+
+/*
+ * Does this kernel map BAR2 with huge PFN entries (2 MiB; 1 GiB too when
+ * *pud is set)?  6.12 has them (a "special" bit in PMDs and PUDs), with
+ * PUDs on x86-64 only; 6.1 does not.
+ */
+static inline int vt_huge_pfn_kernel(int *pud)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	uname(&u);
+	sscanf(u.release, "%d.%d", &maj, &min);
+	*pud = !strcmp(u.machine, "x86_64");
+	return maj > 6 || (maj == 6 && min >= 12);
+}
+
+/* The device's sysfs "faults": PTE, PMD and PUD counts, -1 if unread. */
+static inline void vt_faults(const char *name, long long f[3])
+{
+	char buf[96];
+
+	f[0] = f[1] = f[2] = -1;
+	if (!vt_sysfs(name, "faults", buf, sizeof(buf)))
+		sscanf(buf, "%lld %lld %lld", &f[0], &f[1], &f[2]);
 }
 
 /* Value of name=... on the kernel command line, or NULL. */

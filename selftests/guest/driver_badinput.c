@@ -34,7 +34,7 @@ TEST_F(bad, unknown_commands)
 	char buf[64] = { 0 };
 
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IVSHM_TYPE, 0x40), buf));
-	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IVSHM_TYPE, 3), buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IVSHM_TYPE, 4), buf));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('x', 0), buf));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IOWR(IVSHM_TYPE, 0, int), buf));
 }

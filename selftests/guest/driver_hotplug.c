@@ -52,7 +52,9 @@ TEST(unplug_in_use_then_replug)
 	unsigned char *pmem, *dmem;
 	int pfd, dfd, efd, fd;
 	char ans[128], name[64];
+	long long pf0[3], pf[3];
 	pthread_t t;
+	int pud;
 
 	pfd = vt_open("plain", 0, O_RDWR);
 	dfd = vt_open("doorbell", 0, O_RDWR);
@@ -63,7 +65,12 @@ TEST(unplug_in_use_then_replug)
 	dmem = mmap(NULL, DB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	ASSERT_NE(MAP_FAILED, pmem);
 	ASSERT_NE(MAP_FAILED, dmem);
+	/* Where the kernel has them, a 2 MiB entry maps the plain device. */
+	ASSERT_EQ(0, vt_find("plain", 0, name, sizeof(name), 0));
+	vt_faults(name, pf0);
 	pmem[BOOT_OFFSET + 100] = 1;
+	vt_faults(name, pf);
+	EXPECT_EQ(vt_huge_pfn_kernel(&pud) ? 1 : 0, pf[1] - pf0[1]);
 	dmem[100] = 1;
 	EXPECT_EQ(0, touch_in_child(pmem));
 	EXPECT_EQ(0, touch_in_child(dmem));

@@ -67,7 +67,8 @@ def basic(kver, initrd, workdir, prefix):
     return _plain_and_doorbell(
         kver, initrd, workdir, prefix, "basic",
         ["driver_load", "driver_names", "driver_plain", "driver_doorbell",
-         "driver_badinput", "driver_irqcost", "lib_guest", "cli_guest.sh"] +
+         "driver_badinput", "driver_irqcost", "driver_huge", "lib_guest",
+         "cli_guest.sh"] +
         (["driver_memattr"] if arm64 else []))
 
 
