@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/ivshm.h>
@@ -226,6 +227,21 @@ static inline void vt_faults(const char *name, long long f[3])
 	f[0] = f[1] = f[2] = -1;
 	if (!vt_sysfs(name, "faults", buf, sizeof(buf)))
 		sscanf(buf, "%lld %lld %lld", &f[0], &f[1], &f[2]);
+}
+
+/* Exit signal of a child that reads *p: SIGBUS once revoked, else 0. */
+static inline int vt_touch_in_child(volatile unsigned char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		(void)p[0];
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 /* Value of name=... on the kernel command line, or NULL. */

@@ -70,21 +70,6 @@ static int check(const unsigned char *p, size_t n, unsigned int seed)
 	return 0;
 }
 
-/* Exit signal of a child that reads *p (0 if it exited normally). */
-static int touch_in_child(volatile unsigned char *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		(void)p[0];
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 /* An fd on vgem's DRM node, loading vgem if it is a module; -1 if none. */
 static int vgem_open(void)
 {
@@ -346,12 +331,12 @@ TEST(revoked_on_unplug_then_pages_again)
 	ASSERT_NE(MAP_FAILED, buf);
 	buf[0] = 1;
 	ASSERT_EQ(0, vgem_import(vfd, dbf, &handle));
-	EXPECT_EQ(0, touch_in_child(buf));
+	EXPECT_EQ(0, vt_touch_in_child(buf));
 
 	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "unplug plain0"))
 		TH_LOG("%s", ans);
 	EXPECT_NE(0, vt_find_size("plain", BIG, 0, name, sizeof(name), 0));
-	EXPECT_EQ(SIGBUS, touch_in_child(buf));
+	EXPECT_EQ(SIGBUS, vt_touch_in_child(buf));
 	errno = 0;
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, LEN, PROT_READ, MAP_SHARED, dbf, 0));
 	EXPECT_EQ(ENODEV, errno);

@@ -30,21 +30,6 @@ static void *poller(void *arg)
 	return NULL;
 }
 
-/* Exit signal of a child that reads *p (0 if it exited normally). */
-static int touch_in_child(volatile unsigned char *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		(void)p[0];
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
-
 TEST(unplug_in_use_then_replug)
 {
 	struct ivshm_info info;
@@ -72,8 +57,8 @@ TEST(unplug_in_use_then_replug)
 	vt_faults(name, pf);
 	EXPECT_EQ(vt_huge_pfn_kernel(&pud) ? 1 : 0, pf[1] - pf0[1]);
 	dmem[100] = 1;
-	EXPECT_EQ(0, touch_in_child(pmem));
-	EXPECT_EQ(0, touch_in_child(dmem));
+	EXPECT_EQ(0, vt_touch_in_child(pmem));
+	EXPECT_EQ(0, vt_touch_in_child(dmem));
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, vt_bind(dfd, 0, efd));
@@ -83,7 +68,7 @@ TEST(unplug_in_use_then_replug)
 	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "unplug db0")) TH_LOG("%s", ans);
 	pthread_join(t, NULL);
 	EXPECT_EQ(POLLHUP | POLLERR, poll_revents & (POLLHUP | POLLERR));
-	EXPECT_EQ(SIGBUS, touch_in_child(dmem));
+	EXPECT_EQ(SIGBUS, vt_touch_in_child(dmem));
 	errno = 0;
 	EXPECT_EQ(-1, vt_ring(dfd, 0, 0));
 	EXPECT_EQ(ENODEV, errno);
@@ -99,7 +84,7 @@ TEST(unplug_in_use_then_replug)
 
 	ASSERT_EQ(0, vt_host(ans, sizeof(ans), "unplug plain0"))
 		TH_LOG("%s", ans);
-	EXPECT_EQ(SIGBUS, touch_in_child(pmem));
+	EXPECT_EQ(SIGBUS, vt_touch_in_child(pmem));
 	EXPECT_NE(0, vt_find("plain", 0, name, sizeof(name), 0));
 
 	munmap(pmem, PLAIN_SIZE);
