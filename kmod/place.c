@@ -112,13 +112,21 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 	u16 cmd;
 	int ret = 0;
 
+	if ((res->flags & IORESOURCE_UNSET) || !resource_size(res))
+		return;
 	/*
-	 * Above 4 GiB it is already where a move would put it; not asking
-	 * there also keeps the usual probe (and a rebind) as cheap as before.
+	 * Above 4 GiB it is already where a move would put it.  Firmware that
+	 * makes its 64-bit window uncached too (OVMF's MTRRs cover both PCI
+	 * windows) leaves no write-back place: say so.  One page tells, and
+	 * keeps the usual probe (and a rebind) cheap.
 	 */
+	if (res->start > U32_MAX) {
+		if (!ivshm_wb_possible(res->start, PAGE_SIZE))
+			pci_warn(pdev, "BAR2 %pR cannot be mapped write-back: the MTRRs make its 64-bit PCI window uncached (OVMF does), and no window is write-back: every access to the shared memory is uncached\n",
+				 res);
+		return;
+	}
 	if (!relocate_bar2 || (res->flags & want) != want ||
-	    (res->flags & IORESOURCE_UNSET) || !resource_size(res) ||
-	    res->start > U32_MAX ||
 	    ivshm_wb_possible(res->start, resource_size(res)))
 		return;
 

@@ -12,7 +12,7 @@
 #                     kernel images, busybox, cpio, udev
 #   deps.sh --check   also what "make check" runs: every kernel image,
 #                     sparse, lintian, the packaging and libvirt tools,
-#                     clang's fuzzer, systemd-analyze
+#                     clang's fuzzer, systemd-analyze, OVMF
 #   deps.sh --bench   also the references of "make bench" (ck, DPDK)
 #   deps.sh --list [--demo|--check|--bench]
 #                     print that list, one package a line; install nothing
@@ -37,7 +37,7 @@ check=("${demo[@]}" linux-image-rt-amd64 linux-image-6.12-rt-amd64
        clang llvm libclang-rt-14-dev sparse
        dkms debhelper dh-dkms dpkg-dev build-essential lintian
        libvirt-clients systemd qemu-system-arm libudev1:arm64
-       man-db manpages-dev)
+       man-db manpages-dev ovmf)
 # About 150 MB installed, so not for make check, whose smoke run reports
 # those two references as skipped without them.
 bench=(libck-dev libdpdk-dev)

@@ -206,7 +206,8 @@ static inline void vt_hex(char *out, const unsigned char *p, size_t n)
 /*
  * Does this kernel map BAR2 with huge PFN entries (2 MiB; 1 GiB too when
  * *pud is set)?  6.12 has them (a "special" bit in PMDs and PUDs), with
- * PUDs on x86-64 only; 6.1 does not.
+ * PUDs on x86-64 only, where it has transparent huge pages (PREEMPT_RT
+ * kernels have none); 6.1 does not.
  */
 static inline int vt_huge_pfn_kernel(int *pud)
 {
@@ -216,7 +217,8 @@ static inline int vt_huge_pfn_kernel(int *pud)
 	uname(&u);
 	sscanf(u.release, "%d.%d", &maj, &min);
 	*pud = !strcmp(u.machine, "x86_64");
-	return maj > 6 || (maj == 6 && min >= 12);
+	return (maj > 6 || (maj == 6 && min >= 12)) &&
+	       !access("/sys/kernel/mm/transparent_hugepage", F_OK);
 }
 
 /* The device's sysfs "faults": PTE, PMD and PUD counts, -1 if unread. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Huge mappings of BAR2 (scenario basic: a 1 GiB plain device, raw PFN
- * mappings).  Kernels with huge PFN entries (6.12: a "special" bit in PMDs
- * and PUDs) get one 1 GiB entry (x86-64; arm64 has no PUD PFN entries) or
+ * mappings).  Kernels with huge PFN entries (6.12 with THP, so not
+ * PREEMPT_RT: a "special" bit in PMDs and PUDs) get one 1 GiB entry (x86-64; arm64 has no PUD PFN entries) or
  * 2 MiB entries where the mapping and BAR2 are aligned alike, and 4 KiB
  * pages elsewhere; 6.1 has no such bit and always maps 4 KiB pages.  The
  * device's sysfs "faults" counts each kind; the module parameter

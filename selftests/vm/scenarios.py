@@ -393,7 +393,8 @@ MEMTYPE_SIZES = (2, 4, 64)
 def memtype(kver, initrd, workdir, prefix):
     """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
     one of 8 MiB behind a PCIe root port: user mappings are write-back on
-    -M q35 and on -M pc (two guests at once, on the same memory); on pc,
+    -M q35 with SeaBIOS and with OVMF, and on -M pc (three guests at once,
+    on the same memory); on pc,
     with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
     for I/O (driver_pages), O_DIRECT on a virtio-blk disk included."""
     objs = []
@@ -425,15 +426,20 @@ def memtype(kver, initrd, workdir, prefix):
         q35_only = [["-device", "pcie-root-port,id=rp0,chassis=1,slot=1"],
                     vm.plain_dev("rp8m", rp, bus="rp0")]
         guests = []
-        # q35 maps raw PFNs (the default), pc struct pages.
-        for machine, extra, tests, append in (
-                ("q35", q35_only, ["driver_memtype"], ""),
-                ("pc", pc_only, ["driver_memtype", "driver_pages"],
+        # q35 maps raw PFNs (the default), pc struct pages; q35 again
+        # with UEFI (OVMF) instead of SeaBIOS.
+        for name, machine, fw, extra, tests, append in (
+                ("q35", "q35", None, q35_only, ["driver_memtype"], ""),
+                ("q35-ovmf", "q35", "ovmf", q35_only, ["driver_memtype"],
+                 ""),
+                ("pc", "pc", None, pc_only,
+                 ["driver_memtype", "driver_pages"],
                  " ivshm.struct_pages=1")):
-            g = vm.Guest("memtype-" + machine, kver, initrd, workdir,
+            g = vm.Guest("memtype-" + name, kver, initrd, workdir,
                          common + extra, tests,
-                         append="ivshmtest.machine=" + machine + append,
-                         machine=machine)
+                         append="ivshmtest.machine=%s ivshmtest.firmware=%s%s"
+                         % (machine, fw or "seabios", append),
+                         machine=machine, firmware=fw)
             objs.append(g)
             guests.append(g)
         return vm.run_guests(guests, vm.Requests(mems, None, {}), prefix,

@@ -183,6 +183,8 @@ class Kernel:
 # The kernel console's device, a log file (the machine's own UART on
 # arm64); the tests' channel is ttyS0 on both.
 CONSOLE = {"x86_64": "ttyS1", "arm64": "ttyAMA0"}
+# Debian's OVMF (package ovmf): x86-64 UEFI firmware in one image.
+OVMF = "/usr/share/ovmf/OVMF.fd"
 
 
 def _machine(arch, console, machine="q35"):
@@ -204,7 +206,7 @@ def _machine(arch, console, machine="q35"):
 
 class Guest:
     def __init__(self, name, kver, initrd, workdir, devices, tests,
-                 append="", memory=384, smp=1, machine="q35"):
+                 append="", memory=384, smp=1, machine="q35", firmware=None):
         self.name, self.kver, self.tests = name, kver, tests
         self.console = os.path.join(workdir, name + "-console.log")
         self.qmp_path = os.path.join(workdir, name + "-qmp.sock")
@@ -230,6 +232,9 @@ class Guest:
         # TCG unless asked: a /dev/kvm that exists may still not work
         # (nested virtualisation), and the tests must not depend on it.
         cmd += ["-accel", os.environ.get("IVSHM_ACCEL", "tcg")]
+        # UEFI instead of SeaBIOS: OVMF places and maps PCI BARs its own way.
+        if firmware == "ovmf":
+            cmd += ["-bios", OVMF]
         for d in devices:
             cmd += d
         # Everything the guest prints on ttyS0 (TAP, requests), kept.
