@@ -36,7 +36,9 @@ struct ivshm_chan {
 	uint64_t cons_cache;		/* last validated cons_idx */
 	/* consumer */
 	uint64_t rd;			/* peeked up to here */
-	uint64_t rel;			/* published cons_idx */
+	uint64_t rel;			/* released up to here (done_idx) */
+	uint64_t cons_pub;		/* returned: cons_idx, <= rel */
+	uint64_t rel_step;		/* return at least every this much */
 	unsigned int held;		/* peeked, unreleased messages */
 	/* both */
 	uint32_t kicked;		/* peer sleep word we last rang for */

@@ -144,7 +144,15 @@ struct ivshm_chn_evt {
 	 * counting; older writers leave it 0.
 	 */
 	_Atomic uint64_t rings;
-	uint64_t reserved[4];
+	/*
+	 * Consumer only: what it released, stored at every release.  It may
+	 * be ahead of cons_idx, which returns space to the producer in steps
+	 * ("Indices" in docs/wire-format.md); a consumer that attaches
+	 * resumes here if the records from cons_idx lead here, else at
+	 * cons_idx.  Older writers leave it 0; the producer's is unused.
+	 */
+	_Atomic uint64_t done_idx;
+	uint64_t reserved[3];
 };
 
 /* Channel header: 512 bytes, then the ring (ring_size bytes). */
@@ -211,7 +219,8 @@ _Static_assert(offsetof(struct ivshm_chn_evt, epoch) == 4, "evt.epoch");
 _Static_assert(offsetof(struct ivshm_chn_evt, want) == 8, "evt.want");
 _Static_assert(offsetof(struct ivshm_chn_evt, reserved0) == 16, "evt.rsv0");
 _Static_assert(offsetof(struct ivshm_chn_evt, rings) == 24, "evt.rings");
-_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 32, "evt.rsv");
+_Static_assert(offsetof(struct ivshm_chn_evt, done_idx) == 32, "evt.done");
+_Static_assert(offsetof(struct ivshm_chn_evt, reserved) == 40, "evt.rsv");
 
 _Static_assert(offsetof(struct ivshm_chn_hdr, magic) == 0, "chn.magic");
 _Static_assert(offsetof(struct ivshm_chn_hdr, version) == 8, "chn.version");

@@ -263,15 +263,20 @@ TEST_F(rgn, empty_and_timeout)
 	ivshm_chan_close(c);
 }
 
+/* With doorbells, so that each release returns its space at once (a
+ * consumer without one returns it in steps: release_returns_space_in_steps). */
 TEST_F(rgn, full_then_space)
 {
 	struct ivshm_chan *p, *c;
 	unsigned char m[64], b[64];
+	struct efd_sig ea, eb;
+	struct ivshm_signal sa, sb;
 	int n = 0, r;
 	uint64_t t0;
 
-	p = ivshm_chan_create(self->r, "f", 4096, IVSHM_CHAN_PRODUCER, NULL);
-	c = ivshm_chan_attach(self->r2, "f", IVSHM_CHAN_CONSUMER, NULL);
+	efd_pair(&ea, &eb, &sa, &sb);
+	p = ivshm_chan_create(self->r, "f", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "f", IVSHM_CHAN_CONSUMER, &sb);
 	ASSERT_NE(NULL, c);
 	for (;;) {
 		fill(m, sizeof(m), n);
@@ -304,6 +309,8 @@ TEST_F(rgn, full_then_space)
 	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c, b, sizeof(b), 0));
 	ivshm_chan_close(p);
 	ivshm_chan_close(c);
+	close(ea.mine);
+	close(eb.mine);
 }
 
 /* random sizes through the smallest ring: wrap-around and padding */
@@ -814,6 +821,144 @@ TEST_F(rgn, reattach_after_restart)
 	ASSERT_STREQ("new", b);
 	ivshm_chan_close(c);
 	ivshm_chan_close(p);
+}
+
+/*
+ * A consumer without a doorbell returns ring space in steps (here 512
+ * bytes, an eighth of the ring), and all of it whenever nothing more is
+ * published, it finds the ring empty, or it closes; one with a doorbell
+ * returns it at every release.  A consumer that takes over resumes after
+ * every message its predecessor released, returned or not (done_idx).
+ */
+TEST_F(rgn, release_returns_space_in_steps)
+{
+	struct ivshm_rgn_hdr *h = (void *)self->base;
+	struct ivshm_chn_hdr *ch;
+	struct ivshm_chan *p, *c, *c2;
+	struct efd_sig ea, eb;
+	struct ivshm_signal sa, sb;
+	unsigned char m[64];
+	const void *d;
+	size_t l;
+	int i;
+
+	p = ivshm_chan_create(self->r, "st", 4096, IVSHM_CHAN_PRODUCER, NULL);
+	c = ivshm_chan_attach(self->r2, "st", IVSHM_CHAN_CONSUMER, NULL);
+	ASSERT_NE(NULL, c);
+	ch = (void *)(self->base + h->desc[0].offset);
+	for (i = 0; i < 20; i++) {
+		fill(m, sizeof(m), i);
+		ASSERT_EQ(0, ivshm_chan_send(p, m, sizeof(m), 0));
+	}
+	/* 72-byte records: the 8th release crosses 512, the 16th 1024 */
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(64, ivshm_chan_recv(c, m, sizeof(m), 0));
+		ASSERT_EQ(0, check(m, 64, i));
+		ASSERT_EQ(i < 7 ? 0 : i < 15 ? 576 : 1152,
+			  atomic_load(&ch->cons_idx));
+		/* each release is still recorded, exactly */
+		ASSERT_EQ(72 * (i + 1), atomic_load(&ch->cons_evt.done_idx));
+	}
+	/* a peek that finds the ring empty returns the rest */
+	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &l, 0));
+	ASSERT_EQ(1440, atomic_load(&ch->cons_idx));
+
+	/* ... but not what is held */
+	ASSERT_EQ(0, ivshm_chan_send(p, m, 8, 0));
+	ASSERT_EQ(0, ivshm_chan_send(p, m, 8, 0));
+	ASSERT_EQ(8, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ASSERT_EQ(1440, atomic_load(&ch->cons_idx));
+	ASSERT_EQ(0, ivshm_chan_peek(c, &d, &l, 0));
+	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &l, 0));
+	ASSERT_EQ(1456, atomic_load(&ch->cons_idx));	/* not the held one */
+	ASSERT_EQ(0, ivshm_chan_release(c));
+	ASSERT_EQ(1456, atomic_load(&ch->cons_idx));
+	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &l, 0));
+	ASSERT_EQ(1472, atomic_load(&ch->cons_idx));
+
+	/*
+	 * Space not returned yet never stops a message of max_msg once the
+	 * consumer has read everything (it is less than an eighth of the
+	 * ring): 6 small messages read, not returned, then 1024 bytes, 20
+	 * times (padding records as the ring wraps), the consumer never
+	 * finding the ring empty.
+	 */
+	for (i = 0; i < 20; i++) {
+		void *w;
+		int k;
+
+		for (k = 0; k < 6; k++) {
+			ASSERT_EQ(0, ivshm_chan_send(p, m, 64, 0));
+			ASSERT_EQ(64, ivshm_chan_recv(c, m, sizeof(m), 0));
+		}
+		ASSERT_LT(atomic_load(&ch->cons_idx),
+			  atomic_load(&ch->cons_evt.done_idx));
+		ASSERT_EQ(0, ivshm_chan_reserve(p, 1024, &w, 0));
+		memset(w, i, 1024);
+		ASSERT_EQ(0, ivshm_chan_commit(p));
+		ASSERT_EQ(0, ivshm_chan_peek(c, &d, &l, 0));
+		ASSERT_EQ(1024, l);
+		ASSERT_EQ(i, ((const unsigned char *)d)[1023]);
+		ASSERT_EQ(0, ivshm_chan_release(c));
+	}
+	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &l, 0));
+
+	/* a crash: the successor goes on after the released message */
+	ASSERT_EQ(0, ivshm_chan_send(p, "a", 2, 0));
+	ASSERT_EQ(0, ivshm_chan_send(p, "b", 2, 0));
+	ASSERT_EQ(2, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ASSERT_STREQ("a", (char *)m);
+	c2 = ivshm_chan_attach(self->r2, "st",
+			       IVSHM_CHAN_CONSUMER | IVSHM_CHAN_TAKEOVER, NULL);
+	ASSERT_NE(NULL, c2);
+	ASSERT_EQ(2, ivshm_chan_recv(c2, m, sizeof(m), 0));
+	ASSERT_STREQ("b", (char *)m);
+	ASSERT_EQ(-EAGAIN, ivshm_chan_recv(c2, m, sizeof(m), 0));
+	ASSERT_EQ(-ECONNRESET, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ivshm_chan_close(c);
+	ASSERT_EQ(atomic_load(&ch->cons_evt.done_idx),
+		  atomic_load(&ch->cons_idx));
+
+	/* a close returns what was released */
+	ASSERT_EQ(0, ivshm_chan_send(p, "c", 2, 0));
+	ASSERT_EQ(0, ivshm_chan_send(p, "d", 2, 0));
+	ASSERT_EQ(2, ivshm_chan_recv(c2, m, sizeof(m), 0));
+	ASSERT_EQ(atomic_load(&ch->cons_evt.done_idx) - 16,
+		  atomic_load(&ch->cons_idx));
+	ivshm_chan_close(c2);
+	ASSERT_EQ(atomic_load(&ch->cons_evt.done_idx),
+		  atomic_load(&ch->cons_idx));
+
+	/* a hostile done_idx is ignored: resume at cons_idx */
+	atomic_store(&ch->cons_evt.done_idx, atomic_load(&ch->cons_idx) + 8);
+	c = ivshm_chan_attach(self->r2, "st", IVSHM_CHAN_CONSUMER, NULL);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(2, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ASSERT_STREQ("d", (char *)m);
+	ivshm_chan_close(c);
+	atomic_store(&ch->cons_evt.done_idx, 99);
+	ASSERT_EQ(0, ivshm_chan_send(p, "e", 2, 0));
+	c = ivshm_chan_attach(self->r2, "st", IVSHM_CHAN_CONSUMER, NULL);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(2, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ASSERT_STREQ("e", (char *)m);
+	ivshm_chan_close(c);
+	ivshm_chan_close(p);
+
+	/* with a doorbell: every release returns its space */
+	efd_pair(&ea, &eb, &sa, &sb);
+	p = ivshm_chan_create(self->r, "sd", 4096, IVSHM_CHAN_PRODUCER, &sa);
+	c = ivshm_chan_attach(self->r2, "sd", IVSHM_CHAN_CONSUMER, &sb);
+	ASSERT_NE(NULL, c);
+	ch = (void *)(self->base + h->desc[1].offset);
+	ASSERT_EQ(0, ivshm_chan_send(p, m, 8, 0));
+	ASSERT_EQ(0, ivshm_chan_send(p, m, 8, 0));
+	ASSERT_EQ(8, ivshm_chan_recv(c, m, sizeof(m), 0));
+	ASSERT_EQ(16, atomic_load(&ch->cons_idx));
+	ivshm_chan_close(c);
+	ivshm_chan_close(p);
+	close(ea.mine);
+	close(eb.mine);
 }
 
 /* The producer restarts too: a takeover producer continues the stream. */
