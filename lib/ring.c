@@ -1142,8 +1142,11 @@ static inline int do_peek(struct ivshm_chan *c, const void **data,
 /*
  * Free what was peeked; a replaced handle frees nothing (as do_commit).
  *
- * The release itself is recorded at once, in done_idx on our own event
- * line (where a consumer that takes over resumes).  Returning the space
+ * The release itself is recorded at once: in cons_idx, or if that store
+ * waits, in done_idx on our own event line (where a consumer that takes
+ * over resumes; a done_idx behind cons_idx is ignored).  Not both: the
+ * producer of a consumer with a doorbell reads that line (our sleep word)
+ * at every commit.  Returning the space
  * to the producer, the store of cons_idx, may wait: a producer that runs
  * out of room re-reads cons_idx, so with a full ring, one store per
  * message moves that line between the two caches once per message, and
@@ -1167,10 +1170,11 @@ static inline int do_release(struct ivshm_chan *c)
 	if (c->rd == c->rel)
 		return 0;
 	c->rel = c->rd;
-	atomic_store_explicit(&c->my_evt->done_idx, c->rel,
-			      memory_order_relaxed);
-	if (!c->sig.notify && c->rel - c->cons_pub < c->rel_step)
+	if (!c->sig.notify && c->rel - c->cons_pub < c->rel_step) {
+		atomic_store_explicit(&c->my_evt->done_idx, c->rel,
+				      memory_order_relaxed);
 		return 0;
+	}
 	cons_return(c);
 	return 0;
 }

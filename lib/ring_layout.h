@@ -145,11 +145,12 @@ struct ivshm_chn_evt {
 	 */
 	_Atomic uint64_t rings;
 	/*
-	 * Consumer only: what it released, stored at every release.  It may
-	 * be ahead of cons_idx, which returns space to the producer in steps
-	 * ("Indices" in docs/wire-format.md); a consumer that attaches
-	 * resumes here if the records from cons_idx lead here, else at
-	 * cons_idx.  Older writers leave it 0; the producer's is unused.
+	 * Consumer only: what it released, when that is ahead of cons_idx
+	 * (a consumer without a doorbell returns space to the producer in
+	 * steps: "Indices" in docs/wire-format.md).  A consumer that
+	 * attaches resumes here if the records from cons_idx lead here,
+	 * else at cons_idx.  Older writers leave it 0; the producer's is
+	 * unused.
 	 */
 	_Atomic uint64_t done_idx;
 	uint64_t reserved[3];

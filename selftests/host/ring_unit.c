@@ -839,6 +839,7 @@ TEST_F(rgn, release_returns_space_in_steps)
 	struct ivshm_signal sa, sb;
 	unsigned char m[64];
 	const void *d;
+	uint64_t at;
 	size_t l;
 	int i;
 
@@ -856,8 +857,11 @@ TEST_F(rgn, release_returns_space_in_steps)
 		ASSERT_EQ(0, check(m, 64, i));
 		ASSERT_EQ(i < 7 ? 0 : i < 15 ? 576 : 1152,
 			  atomic_load(&ch->cons_idx));
-		/* each release is still recorded, exactly */
-		ASSERT_EQ(72 * (i + 1), atomic_load(&ch->cons_evt.done_idx));
+		/* each release is recorded, exactly, in one of the two */
+		at = atomic_load(&ch->cons_idx);
+		if (at != 72u * (i + 1))
+			at = atomic_load(&ch->cons_evt.done_idx);
+		ASSERT_EQ(72 * (i + 1), at);
 	}
 	/* a peek that finds the ring empty returns the rest */
 	ASSERT_EQ(-EAGAIN, ivshm_chan_peek(c, &d, &l, 0));
@@ -955,6 +959,12 @@ TEST_F(rgn, release_returns_space_in_steps)
 	ASSERT_EQ(0, ivshm_chan_send(p, m, 8, 0));
 	ASSERT_EQ(8, ivshm_chan_recv(c, m, sizeof(m), 0));
 	ASSERT_EQ(16, atomic_load(&ch->cons_idx));
+	/*
+	 * ... and leaves its event line alone: its producer reads that line
+	 * (the sleep word) at every commit, so a store there per release
+	 * would move it between the caches once per message.
+	 */
+	ASSERT_EQ(0, atomic_load(&ch->cons_evt.done_idx));
 	ivshm_chan_close(c);
 	ivshm_chan_close(p);
 	close(ea.mine);
