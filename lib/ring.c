@@ -1014,6 +1014,28 @@ IVSHM_EXPORT int ivshm_chan_abort(struct ivshm_chan *c)
 	return 0;
 }
 
+/*
+ * Copy a message into the record whose payload starts at @p, the bytes in
+ * the cache line of the record's header last.  A waiting consumer polls
+ * that line: when a store to it commits early, a poll takes the line back
+ * before commit's header store, which must then fetch it again.  Stored
+ * last, those bytes commit in one burst with the header.  Measured with
+ * the round trip of ring_rtt_poll_64 made through send: about 517 -> 480
+ * ns while lines moved slowly between the two CPUs, the same (about 325
+ * ns) while they moved fast.
+ */
+static inline void rec_copy(void *p, const void *data, size_t len)
+{
+	size_t head = 64 - IVSHM_REC_HDR - (((uintptr_t)p - IVSHM_REC_HDR) & 63);
+
+	if (len > head) {
+		memcpy((unsigned char *)p + head,
+		       (const unsigned char *)data + head, len - head);
+		len = head;
+	}
+	memcpy(p, data, len);
+}
+
 IVSHM_EXPORT int ivshm_chan_send(struct ivshm_chan *c, const void *data,
 				 size_t len, int timeout_ms)
 {
@@ -1029,7 +1051,7 @@ IVSHM_EXPORT int ivshm_chan_send(struct ivshm_chan *c, const void *data,
 	r = do_reserve(c, len, &p, timeout_ms);
 	if (unlikely(r < 0))
 		return r;
-	memcpy(p, data, len);
+	rec_copy(p, data, len);
 	return do_commit(c);
 }
 
