@@ -135,10 +135,11 @@ $(B)/tests/host/%: selftests/host/%.c $(LIB_A) $(DEPS_STAMP) $(wildcard selftest
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -Iselftests -o $@ $< $(LIB_A) -ludev
 
-# The lost-wakeup test builds the ring sources itself, with the delay hooks
-# of lib/test_hook.h compiled in (the library proper has none).
+# The lost-wakeup and create-race tests build the ring sources themselves,
+# with the delay hooks of lib/test_hook.h compiled in (the library proper
+# has none).
 RING_SRCS := $(wildcard lib/ring*.c)
-$(B)/tests/host/ring_wakeup: selftests/host/ring_wakeup.c $(RING_SRCS) $(wildcard lib/*.h include/*.h) $(DEPS_STAMP)
+$(B)/tests/host/ring_wakeup $(B)/tests/host/ring_create_race: $(B)/tests/host/%: selftests/host/%.c $(RING_SRCS) $(wildcard lib/*.h include/*.h) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -DIVSHM_TEST_HOOKS -Iselftests -o $@ $< $(RING_SRCS)
 

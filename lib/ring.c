@@ -1389,7 +1389,7 @@ IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 	unsigned int i, n = 0;
 	uint32_t stride = 0;
 	int64_t lim;
-	int tries;
+	bool torn;
 
 	if (!r || (!out && max))
 		return fail(EINVAL);
@@ -1403,18 +1403,16 @@ IVSHM_EXPORT int ivshm_region_channels(struct ivshm_region *r,
 	if (lim < 0)
 		return fail((int)-lim);
 	for (i = 0; i < IVSHM_RGN_MAX_CHANS; i++) {
-		/* an entry changing under us is being (re-)created */
-		for (tries = 0; tries < 100; tries++)
-			if (desc_read(r, i, &s) == 0)
-				break;
-		if (tries == 100)
+		/* an entry that keeps changing is being (re-)created */
+		torn = desc_read(r, i, &s) < 0;
+		if (torn)
 			s.state = IVSHM_DESC_WORD(0, IVSHM_DESC_INIT);
 		if (IVSHM_DESC_ST(s.state) == IVSHM_DESC_FREE)
 			continue;
 		memset(&ci, 0, sizeof(ci));
 		ci.slot = i;
 		ci.generation = IVSHM_DESC_GEN(s.state);
-		if (tries < 100 && memchr(s.name, 0, IVSHM_RGN_NAME_LEN))
+		if (!torn && memchr(s.name, 0, IVSHM_RGN_NAME_LEN))
 			memcpy(ci.name, s.name, IVSHM_RGN_NAME_LEN);
 		switch (IVSHM_DESC_ST(s.state)) {
 		case IVSHM_DESC_INIT:

@@ -104,7 +104,8 @@ struct desc_snap {
 	uint64_t extent;
 };
 
-/* Snapshot of entry @i, seqlock-style; -EAGAIN if it changed meanwhile. */
+/* Snapshot of entry @i, seqlock-style, read again while it changes;
+ * -EAGAIN if it kept changing. */
 int desc_read(const struct ivshm_region *r, unsigned int i,
 	      struct desc_snap *s);
 

@@ -30,6 +30,7 @@
 #define MIN_AREA	((uint64_t)IVSHM_CHN_HDR_SIZE + IVSHM_CHN_MIN_RING)
 #define SETTLE_NS	1000000000ull
 #define CLAIM_TRIES	64
+#define DESC_READ_TRIES	100
 
 _Static_assert(IVSHM_RGN_HDR_SIZE % IVSHM_RGN_ALIGN == 0, "aligned");
 
@@ -37,16 +38,29 @@ int desc_read(const struct ivshm_region *r, unsigned int i,
 	      struct desc_snap *s)
 {
 	struct ivshm_rgn_desc *d = &rgn(r)->desc[i];
+	unsigned int tries;
 
-	s->state = atomic_load_explicit(&d->state, memory_order_acquire);
-	copy_name(s->name, d->name);
-	s->offset = RD(d->offset);
-	s->size = RD(d->size);
-	s->extent = RD(d->extent);
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&d->state, memory_order_relaxed) != s->state)
-		return -EAGAIN;
-	return 0;
+	/*
+	 * A state that changed while we copied is an entry in transition
+	 * (claimed, published, deleted): read it again rather than fail a
+	 * call about another entry.  Bounded, for a peer that never stops.
+	 */
+	for (tries = 0; tries < DESC_READ_TRIES; tries++) {
+		if (tries)
+			sched_yield();
+		s->state = atomic_load_explicit(&d->state,
+						memory_order_acquire);
+		copy_name(s->name, d->name);
+		s->offset = RD(d->offset);
+		s->size = RD(d->size);
+		s->extent = RD(d->extent);
+		TEST_HOOK(IVSHM_HOOK_DESC_READ);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&d->state, memory_order_relaxed) ==
+		    s->state)
+			return 0;
+	}
+	return -EAGAIN;
 }
 
 /* [off, off + len) is aligned, after the table and inside the region. */
