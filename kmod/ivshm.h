@@ -178,6 +178,11 @@ int ivshm_dmabuf_export(struct ivshm_device *idev, pgoff_t pgoff,
 
 /* place.c */
 void ivshm_place_bar2(struct pci_dev *pdev);
+#if defined(CONFIG_X86) && defined(CONFIG_MTRR)
+#include <asm/mtrr.h>
+/* The kernel's copy of the MTRRs: exported, declared only in its core. */
+extern struct mtrr_state_type mtrr_state;
+#endif
 
 /* irq.c */
 int ivshm_irq_setup(struct ivshm_device *idev);

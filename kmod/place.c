@@ -9,8 +9,16 @@
  * small 64-bit BAR there (a 1 GiB one does not fit and goes above 4 GiB),
  * so every mapping of a 2 or 4 MiB BAR2 came out uncached-minus.  The PCI
  * core puts a 64-bit resource above 4 GiB first when it assigns one, and
- * the host bridge's 64-bit window is write-back, so such a BAR is released
- * and assigned again, in probe, before the driver maps anything.
+ * SeaBIOS leaves the host bridge's 64-bit window write-back, so such a BAR
+ * is released and assigned again, in probe, before the driver maps
+ * anything.
+ *
+ * OVMF's MTRRs make its 64-bit window uncached too, and the 32-bit hole
+ * from 2 GiB up.  But the host bridge's 32-bit window starts right after
+ * low RAM: with less than 2 GiB of it, the part of the window below 2 GiB
+ * is write-back.  When the PCI core's choice is not write-back, BAR2 is
+ * placed in the first free, size-aligned place of the bus's windows that
+ * the MTRRs leave write-back (ivshm_wb_place).
  */
 #include <linux/io.h>
 #include <linux/moduleparam.h>
@@ -54,13 +62,110 @@ static bool ivshm_wb_possible(resource_size_t start, resource_size_t size)
 	memunmap(p);
 	return wb;
 }
+
+#ifdef CONFIG_MTRR
+#define IVSHM_MTRR_VALID	BIT(11)		/* in mask_lo */
+#define IVSHM_MTRR_TYPE		0xffU		/* in base_lo */
+
+/*
+ * Do the variable MTRRs leave [start, start + size) write-back: the
+ * default type is, and no enabled range of another type meets it?  Pure
+ * arithmetic on the kernel's copy of them, so that many candidate places
+ * cost nothing; the one chosen is still checked by mapping it.  A range
+ * whose mask is not contiguous is taken to meet everything.
+ */
+static bool ivshm_mtrr_wb(u64 start, u64 size)
+{
+	const struct mtrr_state_type *st = &mtrr_state;
+	u64 base, mask, len;
+	unsigned int i;
+
+	if (!(st->enabled & MTRR_STATE_MTRR_ENABLED) ||
+	    st->def_type != MTRR_TYPE_WRBACK)
+		return false;
+	for (i = 0; i < MTRR_MAX_VAR_RANGES; i++) {
+		const struct mtrr_var_range *v = &st->var_ranges[i];
+
+		if (!(v->mask_lo & IVSHM_MTRR_VALID) ||
+		    (v->base_lo & IVSHM_MTRR_TYPE) == MTRR_TYPE_WRBACK)
+			continue;
+		mask = ((u64)v->mask_hi << 32 | v->mask_lo) & PAGE_MASK;
+		len = mask & -mask;
+		if (!len || ((mask + len) & (mask + len - 1)))
+			return false;
+		base = ((u64)v->base_hi << 32 | v->base_lo) & mask;
+		if (base < start + size && start < base + len)
+			return false;
+	}
+	return true;
+}
+#else
+static bool ivshm_mtrr_wb(u64 start, u64 size)
+{
+	return true;
+}
+#endif
 #else
 /* Only x86's MTRRs make an ordinary memory BAR uncacheable. */
 static bool ivshm_wb_possible(resource_size_t start, resource_size_t size)
 {
 	return true;
 }
+
+static bool ivshm_mtrr_wb(u64 start, u64 size)
+{
+	return true;
+}
 #endif
+
+/*
+ * Hold in @tmp the first free, size-aligned place of @size bytes in the
+ * memory windows of @bus that the MTRRs leave write-back, as the kernel
+ * confirms by mapping it.  0 (release_resource(@tmp) when done) or
+ * -ENOSPC.
+ */
+static int ivshm_find_wb_place(struct pci_bus *bus, struct resource *tmp,
+			       resource_size_t size)
+{
+	struct resource *win;
+	resource_size_t a;
+	unsigned int i;
+
+	pci_bus_for_each_resource(bus, win, i) {
+		if (!win || !(win->flags & IORESOURCE_MEM) ||
+		    (win->flags & IORESOURCE_UNSET))
+			continue;
+		/* stops when a + size passes the window or wraps around */
+		for (a = ALIGN(win->start, size);
+		     a >= win->start && a <= win->end &&
+		     size - 1 <= win->end - a; a += size) {
+			if (!ivshm_mtrr_wb(a, size) ||
+			    allocate_resource(win, tmp, size, a, a + size - 1,
+					      size, NULL, NULL))
+				continue;
+			if (ivshm_wb_possible(a, size))
+				return 0;
+			release_resource(tmp);
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Program 64-bit BAR2 with @res, as the PCI core does when it assigns one
+ * (pci_update_resource(), which modules cannot call).  The low bits of the
+ * first dword are the BAR's read-only type bits.
+ */
+static void ivshm_write_bar2(struct pci_dev *pdev, struct resource *res)
+{
+	struct pci_bus_region region;
+	int reg = PCI_BASE_ADDRESS_0 + 4 * IVSHM_BAR_SHM;
+
+	pcibios_resource_to_bus(pdev->bus, &region, res);
+	pci_write_config_dword(pdev, reg, lower_32_bits(region.start) |
+			       (res->flags & PCI_REGION_FLAG_MASK));
+	pci_write_config_dword(pdev, reg + 4, upper_32_bits(region.start));
+}
 
 /* Does the bus BAR2 is allocated from have memory space above 4 GiB? */
 static bool ivshm_bus_has_64bit_window(struct pci_bus *bus)
@@ -99,69 +204,83 @@ static struct pci_dev *ivshm_movable_bridge(struct pci_dev *pdev)
 /*
  * Called by probe before the device is enabled and before anything maps
  * BAR2.  Memory decoding is off while the BAR moves, so the device never
- * answers at an address half written.  pci_assign_resource() falls back
- * to the firmware's address when nothing else fits.
+ * answers at an address half written.  First the PCI core's choice: a
+ * BAR2 in the 32-bit hole is assigned again, which puts it above 4 GiB
+ * (with its bridge's window behind a root port).  If that is not
+ * write-back either (OVMF), or was not possible, BAR2 goes to a place the
+ * driver finds write-back in its bus's windows; without one it stays (or
+ * returns) where the PCI core puts it, and the driver says so.
  */
 void ivshm_place_bar2(struct pci_dev *pdev)
 {
 	struct resource *res = &pdev->resource[IVSHM_BAR_SHM];
 	unsigned long want = IORESOURCE_MEM | IORESOURCE_MEM_64 |
 			     IORESOURCE_PREFETCH;
+	struct resource tmp = { .name = "ivshm BAR2 probe",
+				.flags = IORESOURCE_MEM };
+	resource_size_t old = res->start, size = resource_size(res);
 	struct pci_dev *bridge = NULL;
-	resource_size_t old = res->start;
-	u16 cmd;
+	struct resource *win;
 	int ret = 0;
+	u16 cmd;
 
-	if ((res->flags & IORESOURCE_UNSET) || !resource_size(res))
+	if ((res->flags & IORESOURCE_UNSET) || !size)
 		return;
-	/*
-	 * Above 4 GiB it is already where a move would put it.  Firmware that
-	 * makes its 64-bit window uncached too (OVMF's MTRRs cover both PCI
-	 * windows) leaves no write-back place: say so.  One page tells, and
-	 * keeps the usual probe (and a rebind) cheap.
-	 */
-	if (res->start > U32_MAX) {
-		if (!ivshm_wb_possible(res->start, PAGE_SIZE))
-			pci_warn(pdev, "BAR2 %pR cannot be mapped write-back: the MTRRs make its 64-bit PCI window uncached (OVMF does), and no window is write-back: every access to the shared memory is uncached\n",
-				 res);
+	/* Above 4 GiB one page tells, and keeps the usual probe cheap. */
+	if (ivshm_wb_possible(old, old > U32_MAX ? PAGE_SIZE : size))
 		return;
-	}
-	if (!relocate_bar2 || (res->flags & want) != want ||
-	    ivshm_wb_possible(res->start, resource_size(res)))
-		return;
-
-	if (!ivshm_bus_has_64bit_window(pdev->bus)) {
-		bridge = ivshm_movable_bridge(pdev);
-		if (!bridge) {
-			pci_info(pdev,
-				 "BAR2 %pR cannot be mapped write-back and bus %02x has no 64-bit window to move it to: shared memory stays uncached\n",
-				 res, pdev->bus->number);
-			return;
-		}
-	}
+	if (!relocate_bar2 || (res->flags & want) != want)
+		goto report;
 
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	pci_write_config_word(pdev, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
-	pci_release_resource(pdev, IVSHM_BAR_SHM);
-	if (bridge) {
-		pci_release_resource(bridge, PCI_BRIDGE_RESOURCES + 2);
-		pci_assign_unassigned_bridge_resources(bridge);
-		if (!res->parent)
-			ret = -ENOSPC;
-	} else {
-		ret = pci_assign_resource(pdev, IVSHM_BAR_SHM);
+	if (old <= U32_MAX && !ivshm_bus_has_64bit_window(pdev->bus))
+		bridge = ivshm_movable_bridge(pdev);
+	if (old <= U32_MAX &&
+	    (bridge || ivshm_bus_has_64bit_window(pdev->bus))) {
+		pci_release_resource(pdev, IVSHM_BAR_SHM);
+		if (bridge) {
+			pci_release_resource(bridge, PCI_BRIDGE_RESOURCES + 2);
+			pci_assign_unassigned_bridge_resources(bridge);
+			if (!res->parent)
+				ret = -ENOSPC;
+		} else {
+			ret = pci_assign_resource(pdev, IVSHM_BAR_SHM);
+		}
+	}
+	/* ret != 0: BAR2 was released and is unassigned */
+	if ((ret || !ivshm_wb_possible(res->start, size)) &&
+	    !ivshm_find_wb_place(pdev->bus, &tmp, size)) {
+		if (!ret)
+			pci_release_resource(pdev, IVSHM_BAR_SHM);
+		win = tmp.parent;
+		release_resource(&tmp);
+		ret = allocate_resource(win, res, size, tmp.start, tmp.end,
+					size, NULL, NULL);
+		if (!ret) {
+			res->flags &= ~IORESOURCE_UNSET;
+			ivshm_write_bar2(pdev, res);
+		} else {
+			ret = pci_assign_resource(pdev, IVSHM_BAR_SHM);
+		}
 	}
 	pci_write_config_word(pdev, PCI_COMMAND, cmd);
-
-	if (ret)
+	if (ret) {
 		pci_warn(pdev, "BAR2 at %pa cannot be mapped write-back and could not be moved (%d): shared memory unusable\n",
 			 &old, ret);
-	else if (res->start == old)
-		pci_info(pdev, "BAR2 %pR cannot be mapped write-back and found no room elsewhere: shared memory stays uncached\n",
-			 res);
-	else
-		pci_info(pdev, "BAR2 moved from %pa to %pR%s: the MTRRs make its old place uncached, the new one is %s\n",
-			 &old, res, bridge ? " with its bridge's window" : "",
-			 ivshm_wb_possible(res->start, resource_size(res)) ?
-			 "write-back" : "still not write-back");
+		return;
+	}
+	if (ivshm_wb_possible(res->start, size)) {
+		pci_info(pdev, "BAR2 moved from %pa to %pR%s: the MTRRs make its old place uncached, the new one is write-back\n",
+			 &old, res, bridge ? " with its bridge's window" : "");
+		return;
+	}
+report:
+	pci_warn(pdev, "BAR2 %pR cannot be mapped write-back: the MTRRs make %s uncached%s: every access to the shared memory is uncached\n",
+		 res, res->start > U32_MAX ? "its 64-bit PCI window" :
+		 "its place in the 32-bit PCI hole",
+		 !relocate_bar2 ? " (relocate_bar2=0)" :
+		 (res->flags & want) != want ?
+		 " and only a 64-bit prefetchable BAR2 is moved" :
+		 " and its bus's windows have no free write-back place");
 }
