@@ -18,7 +18,11 @@
  * low RAM: with less than 2 GiB of it, the part of the window below 2 GiB
  * is write-back.  When the PCI core's choice is not write-back, BAR2 is
  * placed in the first free, size-aligned place of the bus's windows that
- * the MTRRs leave write-back (ivshm_wb_place).
+ * the MTRRs leave write-back (ivshm_find_wb_place); behind a PCIe root
+ * port, the port's prefetchable window moves to such a place first.  With
+ * 2 GiB or more of RAM below 4 GiB no window has one, and the MTRRs are
+ * not a driver's to change (UC wins where ranges overlap, and mtrr_add()
+ * is not exported): the warning says how to start the guest instead.
  */
 #include <linux/io.h>
 #include <linux/moduleparam.h>
@@ -119,12 +123,11 @@ static bool ivshm_mtrr_wb(u64 start, u64 size)
 #endif
 
 /*
- * Hold in @tmp the first free, size-aligned place of @size bytes in the
- * memory windows of @bus that the MTRRs leave write-back, as the kernel
- * confirms by mapping it.  0 (release_resource(@tmp) when done) or
- * -ENOSPC.
+ * Allocate @res (released) at the first free, size-aligned place of @size
+ * bytes in the memory windows of @bus that the MTRRs leave write-back, as
+ * the kernel confirms by mapping it.  0 or -ENOSPC.
  */
-static int ivshm_find_wb_place(struct pci_bus *bus, struct resource *tmp,
+static int ivshm_find_wb_place(struct pci_bus *bus, struct resource *res,
 			       resource_size_t size)
 {
 	struct resource *win;
@@ -140,12 +143,12 @@ static int ivshm_find_wb_place(struct pci_bus *bus, struct resource *tmp,
 		     a >= win->start && a <= win->end &&
 		     size - 1 <= win->end - a; a += size) {
 			if (!ivshm_mtrr_wb(a, size) ||
-			    allocate_resource(win, tmp, size, a, a + size - 1,
+			    allocate_resource(win, res, size, a, a + size - 1,
 					      size, NULL, NULL))
 				continue;
 			if (ivshm_wb_possible(a, size))
 				return 0;
-			release_resource(tmp);
+			release_resource(res);
 		}
 	}
 	return -ENOSPC;
@@ -167,6 +170,30 @@ static void ivshm_write_bar2(struct pci_dev *pdev, struct resource *res)
 	pci_write_config_dword(pdev, reg + 4, upper_32_bits(region.start));
 }
 
+/*
+ * Program @bridge's prefetchable window from its resource, as the PCI core
+ * does (pci_setup_bridge(), which modules cannot call).  Clearing the
+ * upper limit first closes the window while the rest is written, rather
+ * than opening one that mixes the old and new places.
+ */
+static void ivshm_write_pref_window(struct pci_dev *bridge)
+{
+	struct resource *win = &bridge->resource[PCI_BRIDGE_PREF_MEM_WINDOW];
+	struct pci_bus_region region;
+
+	pcibios_resource_to_bus(bridge->bus, &region, win);
+	pci_write_config_dword(bridge, PCI_PREF_LIMIT_UPPER32, 0);
+	pci_write_config_dword(bridge, PCI_PREF_MEMORY_BASE,
+			       ((region.start >> 16) & 0xfff0) |
+			       (lower_32_bits(region.end) & 0xfff00000));
+	if (!(win->flags & IORESOURCE_MEM_64))
+		return;
+	pci_write_config_dword(bridge, PCI_PREF_BASE_UPPER32,
+			       upper_32_bits(region.start));
+	pci_write_config_dword(bridge, PCI_PREF_LIMIT_UPPER32,
+			       upper_32_bits(region.end));
+}
+
 /* Does the bus BAR2 is allocated from have memory space above 4 GiB? */
 static bool ivshm_bus_has_64bit_window(struct pci_bus *bus)
 {
@@ -182,23 +209,104 @@ static bool ivshm_bus_has_64bit_window(struct pci_bus *bus)
 }
 
 /*
- * Behind a bridge (a PCIe root port) BAR2 can only move within the bridge's
- * prefetchable window, which firmware sized for it in the 32-bit hole as
- * well.  When our function is alone below the bridge, and that window can
- * be 64-bit and the bridge's own bus has a 64-bit window, the window is
- * released with BAR2 and the PCI core sizes and places both again.
+ * Behind a bridge (a PCIe root port) BAR2 can only move within the
+ * bridge's prefetchable window, which firmware placed for it.  The window
+ * moves with BAR2 only when our function is alone below the bridge.
  */
-static struct pci_dev *ivshm_movable_bridge(struct pci_dev *pdev)
+static struct pci_dev *ivshm_lone_bridge(struct pci_dev *pdev)
 {
 	struct pci_dev *bridge = pdev->bus->self;
 
 	if (!bridge || !list_is_singular(&pdev->bus->devices) ||
 	    !list_empty(&pdev->bus->children) ||
-	    !(bridge->resource[PCI_BRIDGE_RESOURCES + 2].flags &
+	    !(bridge->resource[PCI_BRIDGE_PREF_MEM_WINDOW].flags &
+	      IORESOURCE_PREFETCH))
+		return NULL;
+	return bridge;
+}
+
+/*
+ * Can the PCI core move BAR2 above 4 GiB with its bridge's window: that
+ * window can be 64-bit, and the bridge's own bus has a 64-bit window?
+ */
+static struct pci_dev *ivshm_movable_bridge(struct pci_dev *pdev)
+{
+	struct pci_dev *bridge = ivshm_lone_bridge(pdev);
+
+	if (!bridge ||
+	    !(bridge->resource[PCI_BRIDGE_PREF_MEM_WINDOW].flags &
 	      IORESOURCE_MEM_64) ||
 	    !ivshm_bus_has_64bit_window(bridge->bus))
 		return NULL;
 	return bridge;
+}
+
+/*
+ * Move @bridge's prefetchable window, empty now that BAR2 is released, to
+ * a write-back place of its bus's windows: at its firmware size first,
+ * which leaves room for a bigger device plugged in later, else just big
+ * enough for BAR2's @size.  Without one it stays where it was.
+ */
+static int ivshm_move_window(struct pci_dev *bridge, resource_size_t size)
+{
+	struct resource *win = &bridge->resource[PCI_BRIDGE_PREF_MEM_WINDOW];
+	resource_size_t start = win->start, end = win->end;
+	resource_size_t full = roundup_pow_of_two(resource_size(win));
+	resource_size_t least = max_t(resource_size_t, size, SZ_1M);
+
+	if (!win->parent || win->child)
+		return -EBUSY;
+	pci_release_resource(bridge, PCI_BRIDGE_PREF_MEM_WINDOW);
+	if (!ivshm_find_wb_place(bridge->bus, win, full) ||
+	    (least < full &&
+	     !ivshm_find_wb_place(bridge->bus, win, least))) {
+		win->flags &= ~IORESOURCE_UNSET;
+		ivshm_write_pref_window(bridge);
+		return 0;
+	}
+	win->start = start;
+	win->end = end;
+	win->flags &= ~IORESOURCE_UNSET;
+	if (pci_claim_resource(bridge, PCI_BRIDGE_PREF_MEM_WINDOW))
+		pci_warn(bridge, "bridge window %pR lost while moving it\n", win);
+	return -ENOSPC;
+}
+
+/*
+ * BAR2 is not write-back where it is (released and unassigned if
+ * @released): put it in a write-back place of its bus's windows, or of
+ * its bridge's bus with the bridge's window (@moved tells), and program
+ * it.  Without one it goes back where it was, or where the PCI core puts
+ * it.
+ */
+static int ivshm_move_wb(struct pci_dev *pdev, bool released,
+			 struct pci_dev **moved)
+{
+	struct resource *res = &pdev->resource[IVSHM_BAR_SHM];
+	resource_size_t start = res->start, size = resource_size(res);
+	struct pci_dev *bridge = ivshm_lone_bridge(pdev);
+	int ret;
+
+	if (!released)
+		pci_release_resource(pdev, IVSHM_BAR_SHM);
+	ret = ivshm_find_wb_place(pdev->bus, res, size);
+	if (ret && bridge && !ivshm_move_window(bridge, size)) {
+		*moved = bridge;
+		ret = ivshm_find_wb_place(pdev->bus, res, size);
+	}
+	if (!ret) {
+		res->flags &= ~IORESOURCE_UNSET;
+		ivshm_write_bar2(pdev, res);
+		return 0;
+	}
+	if (!released && !*moved) {
+		res->start = start;
+		res->end = start + size - 1;
+		res->flags &= ~IORESOURCE_UNSET;
+		if (!pci_claim_resource(pdev, IVSHM_BAR_SHM))
+			return 0;
+	}
+	return pci_assign_resource(pdev, IVSHM_BAR_SHM);
 }
 
 /*
@@ -208,7 +316,7 @@ static struct pci_dev *ivshm_movable_bridge(struct pci_dev *pdev)
  * BAR2 in the 32-bit hole is assigned again, which puts it above 4 GiB
  * (with its bridge's window behind a root port).  If that is not
  * write-back either (OVMF), or was not possible, BAR2 goes to a place the
- * driver finds write-back in its bus's windows; without one it stays (or
+ * driver finds write-back (ivshm_move_wb); without one it stays (or
  * returns) where the PCI core puts it, and the driver says so.
  */
 void ivshm_place_bar2(struct pci_dev *pdev)
@@ -216,11 +324,8 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 	struct resource *res = &pdev->resource[IVSHM_BAR_SHM];
 	unsigned long want = IORESOURCE_MEM | IORESOURCE_MEM_64 |
 			     IORESOURCE_PREFETCH;
-	struct resource tmp = { .name = "ivshm BAR2 probe",
-				.flags = IORESOURCE_MEM };
 	resource_size_t old = res->start, size = resource_size(res);
-	struct pci_dev *bridge = NULL;
-	struct resource *win;
+	struct pci_dev *bridge = NULL, *moved = NULL;
 	int ret = 0;
 	u16 cmd;
 
@@ -240,7 +345,7 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 	    (bridge || ivshm_bus_has_64bit_window(pdev->bus))) {
 		pci_release_resource(pdev, IVSHM_BAR_SHM);
 		if (bridge) {
-			pci_release_resource(bridge, PCI_BRIDGE_RESOURCES + 2);
+			pci_release_resource(bridge, PCI_BRIDGE_PREF_MEM_WINDOW);
 			pci_assign_unassigned_bridge_resources(bridge);
 			if (!res->parent)
 				ret = -ENOSPC;
@@ -249,21 +354,8 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 		}
 	}
 	/* ret != 0: BAR2 was released and is unassigned */
-	if ((ret || !ivshm_wb_possible(res->start, size)) &&
-	    !ivshm_find_wb_place(pdev->bus, &tmp, size)) {
-		if (!ret)
-			pci_release_resource(pdev, IVSHM_BAR_SHM);
-		win = tmp.parent;
-		release_resource(&tmp);
-		ret = allocate_resource(win, res, size, tmp.start, tmp.end,
-					size, NULL, NULL);
-		if (!ret) {
-			res->flags &= ~IORESOURCE_UNSET;
-			ivshm_write_bar2(pdev, res);
-		} else {
-			ret = pci_assign_resource(pdev, IVSHM_BAR_SHM);
-		}
-	}
+	if (ret || !ivshm_wb_possible(res->start, size))
+		ret = ivshm_move_wb(pdev, ret, &moved);
 	pci_write_config_word(pdev, PCI_COMMAND, cmd);
 	if (ret) {
 		pci_warn(pdev, "BAR2 at %pa cannot be mapped write-back and could not be moved (%d): shared memory unusable\n",
@@ -272,7 +364,7 @@ void ivshm_place_bar2(struct pci_dev *pdev)
 	}
 	if (ivshm_wb_possible(res->start, size)) {
 		pci_info(pdev, "BAR2 moved from %pa to %pR%s: the MTRRs make its old place uncached, the new one is write-back\n",
-			 &old, res, bridge ? " with its bridge's window" : "");
+			 &old, res, bridge || moved ? " with its bridge's window" : "");
 		return;
 	}
 report:
@@ -282,5 +374,5 @@ report:
 		 !relocate_bar2 ? " (relocate_bar2=0)" :
 		 (res->flags & want) != want ?
 		 " and only a 64-bit prefetchable BAR2 is moved" :
-		 " and its bus's windows have no free write-back place");
+		 " and its bus's windows have no free write-back place (with OVMF, keep the guest's RAM below 4 GiB under 2 GiB: QEMU -machine max-ram-below-4g=1G)");
 }

@@ -5,8 +5,9 @@
  * write-back by user space, on -M q35 and -M pc (ivshmtest.machine=), and
  * behind a PCIe root port on q35.  With OVMF (ivshmtest.firmware=ovmf)
  * only the part of the 32-bit window below 2 GiB is write-back: BAR2 must
- * move there, except behind the root port, where the driver must say it
- * stays uncached.
+ * move there, and behind the root port the port's prefetchable window
+ * with it.  A guest with 2 GiB or more of RAM below 4 GiB has no such
+ * place (ivshmtest.wb=none): the driver must warn.
  *
  * The type of the user PTEs: with raw PFNs (the default; the q35 guest)
  * every PTE the driver inserts takes its cache bits from the kernel's
@@ -153,7 +154,7 @@ FIXTURE_TEARDOWN(memtype)
 TEST_F(memtype, user_mapping_write_back)
 {
 	unsigned long long s, e, end = self->start + variant->size;
-	char line[256], type[64], fw[16];
+	char line[256], type[64], fw[16], wb[16];
 	int covered = 0, overlaps = 0, not_wb = 0;
 	FILE *f;
 
@@ -177,22 +178,32 @@ TEST_F(memtype, user_mapping_write_back)
 				      self->start);
 	EXPECT_TRUE(covered);
 	/*
-	 * OVMF marks its whole 64-bit PCI window uncached in the MTRRs, and
-	 * the 32-bit hole from 2 GiB up.  This guest's low RAM ends far
-	 * below 2 GiB, so the driver moves a BAR2 of the root bus to the
-	 * write-back start of the 32-bit window.  Behind a root port BAR2
-	 * can only move with the port's window, which the PCI core puts in
-	 * the 64-bit window again: the driver must say it stays uncached.
+	 * With 2 GiB or more of RAM below 4 GiB, OVMF's MTRRs leave no window
+	 * write-back (ivshmtest.wb=none): the driver must say so, and how to
+	 * start the guest instead.
 	 */
-	if (not_wb && variant->q35_only &&
-	    vt_cmdline("ivshmtest.firmware", fw, sizeof(fw)) &&
-	    !strcmp(fw, "ovmf")) {
+	if (vt_cmdline("ivshmtest.wb", wb, sizeof(wb)) && !strcmp(wb, "none")) {
+		EXPECT_NE(0, not_wb);
 		snprintf(line, sizeof(line), "BAR2 [mem %#llx-", self->start);
-		ASSERT_TRUE(kernel_log_has(line, "its 64-bit PCI window uncached"))
-			TH_LOG("no warning about %s...]", line);
-		SKIP(return, "OVMF's MTRRs make the 64-bit PCI window uncached, and a root port's window stays there (the driver warned)");
+		ASSERT_TRUE(kernel_log_has(line, "max-ram-below-4g"))
+			TH_LOG("no warning \"%s...] cannot be mapped write-back: ... max-ram-below-4g ...\"",
+			       line);
+		SKIP(return, "no write-back place in this guest's PCI windows (the driver warned)");
 	}
 	EXPECT_EQ(0, not_wb);
+	/*
+	 * OVMF marks its whole 64-bit PCI window uncached in the MTRRs, where
+	 * it puts a root port's prefetchable window: BAR2 is write-back only
+	 * if the driver moved that window too, and said so.
+	 */
+	if (variant->q35_only &&
+	    vt_cmdline("ivshmtest.firmware", fw, sizeof(fw)) &&
+	    !strcmp(fw, "ovmf")) {
+		snprintf(line, sizeof(line), "to [mem %#llx-", self->start);
+		EXPECT_TRUE(kernel_log_has(line, "with its bridge's window"))
+			TH_LOG("no log line \"BAR2 moved from ... %s...] with its bridge's window\"",
+			       line);
+	}
 }
 
 /*
