@@ -394,7 +394,8 @@ def memtype(kver, initrd, workdir, prefix):
     """Plain and doorbell devices of 2, 4 and 64 MiB, and on q35 a plain
     one of 8 MiB behind a PCIe root port: user mappings are write-back on
     -M q35 with SeaBIOS and (kernels with an EFI stub) with OVMF, where
-    the driver warns when no write-back place exists, and on
+    the driver warns when no write-back place exists (or
+    ivshm.relocate_bar2=0 keeps the firmware's place), and on
     -M pc (guests at once, on the same memory); on pc,
     with BAR2's struct pages (ivshm.struct_pages=1), these can be pinned
     for I/O (driver_pages), O_DIRECT on a virtio-blk disk included."""
@@ -438,7 +439,10 @@ def memtype(kver, initrd, workdir, prefix):
                     ["driver_memtype"], ""),
                    ("pc", "pc", None, 384, pc_only,
                     ["driver_memtype", "driver_pages"],
-                    " ivshm.struct_pages=1")]
+                    " ivshm.struct_pages=1"),
+                   ("q35-stay", "q35", None, 384, q35_only,
+                    ["driver_memtype"],
+                    " ivshm.relocate_bar2=0 ivshmtest.wb=off")]
         if vm.Kernel(kver).has("EFI_STUB"):
             configs += [("q35-ovmf", "q35", "ovmf", 384, q35_only,
                          ["driver_memtype"], ""),
