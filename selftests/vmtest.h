@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -244,6 +245,24 @@ static inline int vt_touch_in_child(volatile unsigned char *p)
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/* Has the kernel log a line with both @a and @b? */
+static inline int vt_klog_has(const char *a, const char *b)
+{
+	int n = klogctl(10, NULL, 0), found = 0;	/* SYSLOG_ACTION_SIZE_BUFFER */
+	char *buf, *line, *save = NULL;
+
+	buf = n > 0 ? malloc(n + 1) : NULL;
+	if (!buf)
+		return 0;
+	n = klogctl(3, buf, n);				/* SYSLOG_ACTION_READ_ALL */
+	buf[n > 0 ? n : 0] = 0;
+	for (line = strtok_r(buf, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save))
+		found = strstr(line, a) && strstr(line, b);
+	free(buf);
+	return found;
 }
 
 /* Value of name=... on the kernel command line, or NULL. */

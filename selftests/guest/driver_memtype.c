@@ -20,8 +20,6 @@
  * CONFIG_PTDUMP_DEBUGFS to dump the PTEs directly.  Every page is touched
  * before the list is read, so the PTEs exist when it is.
  */
-#include <sys/klog.h>
-
 #include "kselftest_harness.h"
 #include "vmtest.h"
 
@@ -90,24 +88,6 @@ static int bar2_start(const char *name, unsigned long long *start)
 		}
 	fclose(f);
 	return ret;
-}
-
-/* Has the kernel log a line with both @a and @b? */
-static int kernel_log_has(const char *a, const char *b)
-{
-	int n = klogctl(10, NULL, 0), found = 0;	/* SYSLOG_ACTION_SIZE_BUFFER */
-	char *buf, *line, *save = NULL;
-
-	buf = n > 0 ? malloc(n + 1) : NULL;
-	if (!buf)
-		return 0;
-	n = klogctl(3, buf, n);				/* SYSLOG_ACTION_READ_ALL */
-	buf[n > 0 ? n : 0] = 0;
-	for (line = strtok_r(buf, "\n", &save); line && !found;
-	     line = strtok_r(NULL, "\n", &save))
-		found = strstr(line, a) && strstr(line, b);
-	free(buf);
-	return found;
 }
 
 FIXTURE_SETUP(memtype)
@@ -189,9 +169,9 @@ TEST_F(memtype, user_mapping_write_back)
 				  "(relocate_bar2=0)";
 
 		EXPECT_NE(0, not_wb);
-		EXPECT_FALSE(kernel_log_has("BAR2 moved", "write-back"));
+		EXPECT_FALSE(vt_klog_has("BAR2 moved", "write-back"));
 		snprintf(line, sizeof(line), "BAR2 [mem %#llx-", self->start);
-		ASSERT_TRUE(kernel_log_has(line, why))
+		ASSERT_TRUE(vt_klog_has(line, why))
 			TH_LOG("no warning \"%s...] cannot be mapped write-back: ... %s ...\"",
 			       line, why);
 		SKIP(return, "BAR2 stays uncached here (ivshmtest.wb=%s; the driver warned)",
@@ -207,7 +187,7 @@ TEST_F(memtype, user_mapping_write_back)
 	    vt_cmdline("ivshmtest.firmware", fw, sizeof(fw)) &&
 	    !strcmp(fw, "ovmf")) {
 		snprintf(line, sizeof(line), "to [mem %#llx-", self->start);
-		EXPECT_TRUE(kernel_log_has(line, "with its bridge's window"))
+		EXPECT_TRUE(vt_klog_has(line, "with its bridge's window"))
 			TH_LOG("no log line \"BAR2 moved from ... %s...] with its bridge's window\"",
 			       line);
 	}

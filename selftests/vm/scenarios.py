@@ -111,17 +111,26 @@ def _hotplug_devs(shm, srv):
 
 def hotplug(kver, initrd, workdir, prefix):
     """A plain and a doorbell device behind PCIe root ports, unplugged and
-    re-plugged through QMP while a process uses them."""
+    re-plugged through QMP while a process uses them; again with OVMF
+    (kernels with an EFI stub), where the driver has moved the ports'
+    windows to write-back memory before the devices go."""
     objs = []
     try:
         shm = _plain(objs, "plain")
         srv, peer = _server(objs, workdir)
-        g = vm.Guest("hotplug", kver, initrd, workdir,
-                     _hotplug_devs(shm, srv), ["driver_hotplug"])
-        objs.append(g)
-        replug = {d: _replug(shm, srv, d, "again") for d in ("plain0", "db0")}
-        req = vm.Requests({"plain": shm}, peer, replug)
-        return vm.run_guests([g], req, prefix, 240)
+        results = []
+        # one guest at a time: the QMP plug state is per guest
+        for fw in [None] + (["ovmf"] if vm.Kernel(kver).has("EFI_STUB")
+                            else []):
+            g = vm.Guest("hotplug" + ("-" + fw if fw else ""), kver, initrd,
+                         workdir, _hotplug_devs(shm, srv), ["driver_hotplug"],
+                         firmware=fw)
+            objs.append(g)
+            replug = {d: _replug(shm, srv, d, "again")
+                      for d in ("plain0", "db0")}
+            req = vm.Requests({"plain": shm}, peer, replug)
+            results += vm.run_guests([g], req, prefix, 240)
+        return results
     finally:
         vm.cleanup(reversed(objs))
 
