@@ -125,7 +125,6 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 	pfn = PHYS_PFN(idev->shm_phys) + vma->vm_pgoff +
 	      PHYS_PFN(start - vma->vm_start);
 
-	atomic64_inc(&idev->faults[IVSHM_FAULT_PTE]);
 	for (addr = start; addr < end; addr += PAGE_SIZE, pfn++) {
 		vm_fault_t r = ivshm_insert(idev, vma, addr, pfn);
 
@@ -136,6 +135,8 @@ static vm_fault_t ivshm_vm_fault(struct vm_fault *vmf)
 			break;
 		}
 	}
+	if (ret == VM_FAULT_NOPAGE)
+		atomic64_inc(&idev->faults[IVSHM_FAULT_PTE]);
 out:
 	srcu_read_unlock(&idev->srcu, idx);
 	return ret;
@@ -179,16 +180,19 @@ static vm_fault_t ivshm_vm_huge_fault(struct vm_fault *vmf,
 		return VM_FAULT_FALLBACK;
 	pfn = __pfn_to_pfn_t(PHYS_PFN(phys), PFN_DEV);
 
+	/* Faults are counted when they map (page tables can fail). */
 	idx = srcu_read_lock(&idev->srcu);
 	if (!ivshm_alive(idev)) {
 		ret = VM_FAULT_SIGBUS;
 	} else if (order == PMD_ORDER) {
 		ret = vmf_insert_pfn_pmd(vmf, pfn, write);
-		atomic64_inc(&idev->faults[IVSHM_FAULT_PMD]);
+		if (ret == VM_FAULT_NOPAGE)
+			atomic64_inc(&idev->faults[IVSHM_FAULT_PMD]);
 #ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
 	} else if (order == PUD_ORDER) {
 		ret = vmf_insert_pfn_pud(vmf, pfn, write);
-		atomic64_inc(&idev->faults[IVSHM_FAULT_PUD]);
+		if (ret == VM_FAULT_NOPAGE)
+			atomic64_inc(&idev->faults[IVSHM_FAULT_PUD]);
 #endif
 	}
 	srcu_read_unlock(&idev->srcu, idx);
