@@ -120,8 +120,9 @@ def hotplug(kver, initrd, workdir, prefix):
         srv, peer = _server(objs, workdir)
         results = []
         # one guest at a time: the QMP plug state is per guest
-        for fw in [None] + (["ovmf"] if vm.Kernel(kver).has("EFI_STUB")
-                            else []):
+        k = vm.Kernel(kver)
+        ovmf = k.arch == "x86_64" and k.has("EFI_STUB")   # x86 firmware
+        for fw in [None] + (["ovmf"] if ovmf else []):
             g = vm.Guest("hotplug" + ("-" + fw if fw else ""), kver, initrd,
                          workdir, _hotplug_devs(shm, srv), ["driver_hotplug"],
                          firmware=fw)
